@@ -1,0 +1,105 @@
+"""`mirix ...`: the command-line face of the memory core (and, through plugins, capture and agent)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mirix_app import __version__
+from mirix_app.errors import MirixError
+from mirix_app.paths import Paths, set_home
+
+log = logging.getLogger(__name__)
+
+# Modules that add their own subcommands: each has `register(subparsers) -> None` and sets
+# `func=callable(args) -> int` on its parsers. Missing modules are skipped.
+COMMAND_MODULES = (
+    "mirix_app.memory.commands",
+    "mirix_app.capture.commands",
+    "mirix_app.agent.commands",
+    "mirix_app.ui.commands",
+    "mirix_app.commands_extra",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mirix",
+        description="Your local memory: add, search and manage what you have seen and said.",
+    )
+    parser.add_argument("--version", action="version", version=f"mirix {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="keep all data, settings, cache and logs here (same as MIRIX_HOME)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr too")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def setup_logging(paths: Paths, verbose: bool = False) -> None:
+    """Rotating log file in the user log dir. Captured text and secrets are never logged."""
+    from logging.handlers import RotatingFileHandler
+
+    root = logging.getLogger()
+    if any(getattr(h, "_mirix", False) for h in root.handlers):
+        return
+    paths.ensure()
+    handler = RotatingFileHandler(
+        paths.log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._mirix = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    if verbose:
+        err = logging.StreamHandler()
+        err.setLevel(logging.INFO)
+        root.addHandler(err)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.data_dir:
+        set_home(args.data_dir)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        setup_logging(Paths.default(), args.verbose)
+        return int(func(args) or 0)
+    except MirixError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        if e.hint:
+            print(f"  hint: {e.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Errors a user can act on: each says what went wrong and what to do."""
+
+from __future__ import annotations
+
+
+class MirixError(Exception):
+    """An error with a message for the user and an optional hint on how to fix it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class NotFound(MirixError):
+    """No memory (or trash item) with that id."""
+
+
+class InvalidInput(MirixError):
+    """Input that does not fit a schema: bad JSON, unknown type, missing field, too large."""
+
+
+class StorageError(MirixError):
+    """The database cannot be read or written: locked, read-only, full, corrupt."""
+
+
+class ModelMissing(MirixError):
+    """A model file or model package is not installed."""

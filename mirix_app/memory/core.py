@@ -1,0 +1,298 @@
+"""MemoryCore: the one storage boundary. SQLite is the truth; Chroma follows through an outbox."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import secrets
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mirix_app.config import Settings
+from mirix_app.errors import InvalidInput
+from mirix_app.memory.crypto import SecretBox, keyring_key_loader
+from mirix_app.memory.embed import Embedder
+from mirix_app.memory.inbox import Inbox
+from mirix_app.memory.search import SearchHit, search
+from mirix_app.memory.store import Filters, HistoryEntry, Store
+from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.vectors import VectorIndex
+from mirix_app.paths import Paths
+
+log = logging.getLogger(__name__)
+
+_SHARED_EMBEDDER: Embedder | None = None
+_EMBEDDER_LOCK = threading.Lock()
+
+
+def shared_embedder() -> Embedder:
+    """One embedder per process: the ONNX session is the expensive part."""
+    global _SHARED_EMBEDDER
+    with _EMBEDDER_LOCK:
+        if _SHARED_EMBEDDER is None:
+            _SHARED_EMBEDDER = Embedder()
+        return _SHARED_EMBEDDER
+
+
+@dataclass
+class Stats:
+    live: dict[str, int]
+    trashed: dict[str, int]
+    pending_vectors: int
+    db_bytes: int
+    vector_bytes: int
+
+
+class MemoryCore:
+    """Add, change, undo, forget and search memories of all six types."""
+
+    def __init__(
+        self,
+        paths: Paths,
+        settings: Settings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        repair: bool = True,
+    ) -> None:
+        self.paths = paths.ensure()
+        self.settings = settings or Settings.load(paths)
+        st = self.settings.storage
+        self.secrets = SecretBox(lambda: self._key_loader())
+        self.store = Store(
+            paths.memory_db,
+            busy_timeout_ms=st.busy_timeout_ms,
+            secrets=self.secrets,
+            max_text_bytes=st.max_text_bytes,
+        )
+        salt = self.store.get_meta("key_salt")
+        if salt is None:
+            salt = base64.b64encode(secrets.token_bytes(16)).decode()
+            self.store.set_meta("key_salt", salt)
+        self._key_loader = keyring_key_loader(base64.b64decode(salt))
+        self.embedder = embedder or shared_embedder()
+        self.vectors = VectorIndex(self.settings.vectors, paths.vectors, self.embedder)
+        self.inbox = Inbox(self.store)
+        self._sync_lock = threading.Lock()
+        if repair and self.store.outbox_size():
+            log.info("repairing the vector index: %d pending change(s)", self.store.outbox_size())
+            self.sync_vectors()
+
+    @classmethod
+    def open(cls, paths: Paths | None = None, **kw: Any) -> MemoryCore:
+        return cls(paths or Paths.default(), **kw)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> MemoryCore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes --------------------------------------------------------------------------------
+    def add(self, memory: Memory, *, actor: str = "user") -> Memory:
+        return self.add_many([memory], actor=actor)[0]
+
+    def add_many(
+        self, memories: list[Memory], *, actor: str = "user", sync: bool = True
+    ) -> list[Memory]:
+        out = self.store.add_many(memories, actor=actor)
+        if sync:
+            self.sync_vectors()
+        return out
+
+    def new(
+        self,
+        mtype: MemoryType | str,
+        fields: dict[str, Any],
+        *,
+        tags: list[str] | None = None,
+        sources: list[Source] | None = None,
+        tree_path: str = "",
+        actor: str = "user",
+    ) -> Memory:
+        m = Memory.from_dict(
+            {
+                "type": str(mtype),
+                "fields": fields,
+                "tags": tags or [],
+                "tree_path": tree_path,
+                "origin": actor,
+            }
+        )
+        m.sources = list(sources or [])
+        return self.add(m, actor=actor)
+
+    def update(self, memory_id: str, *, actor: str = "user", **changes: Any) -> Memory:
+        m = self.store.update(memory_id, actor=actor, **changes)
+        self.sync_vectors()
+        return m
+
+    @contextlib.contextmanager
+    def batch(self, *, actor: str = "agent") -> Iterator[Batch]:
+        """`with core.batch() as b: b.add(...); b.inbox_done([...])`: all or nothing."""
+        with self.store.write() as con:
+            yield Batch(self, con, actor)
+        self.sync_vectors()
+
+    def trash(self, memory_id: str, *, actor: str = "user") -> Memory:
+        m = self.store.trash(memory_id, actor=actor)
+        self.sync_vectors()
+        return m
+
+    def restore(self, memory_id: str, *, actor: str = "user") -> Memory:
+        m = self.store.restore(memory_id, actor=actor)
+        self.sync_vectors()
+        return m
+
+    def undo(self, memory_id: str, *, actor: str = "user") -> Memory:
+        m = self.store.undo(memory_id, actor=actor)
+        self.sync_vectors()
+        return m
+
+    def purge(self, memory_ids: list[str]) -> int:
+        n = self.store.purge(memory_ids)
+        self.sync_vectors()
+        return n
+
+    def empty_trash(self) -> int:
+        return self.purge(self.store.ids(deleted=True))
+
+    # -- reads -----------------------------------------------------------------------------------
+    def get(self, memory_id: str) -> Memory:
+        return self.store.get(memory_id)
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        self.store.get(memory_id)
+        return self.store.history(memory_id)
+
+    def browse(self, filters: Filters | None = None, **kw: Any) -> list[Memory]:
+        return self.store.browse(filters, **kw)
+
+    def search(
+        self,
+        query: str,
+        *,
+        filters: Filters | None = None,
+        limit: int = 10,
+        mode: str = "hybrid",
+        prefix: bool = False,
+    ) -> list[SearchHit]:
+        return search(
+            self,
+            query,
+            filters=filters,
+            limit=limit,
+            mode=mode,
+            prefix=prefix,
+            settings=self.settings.search,
+        )
+
+    def reveal_secret(self, memory_id: str) -> str:
+        m = self.get(memory_id)
+        if m.type is not MemoryType.VAULT:
+            raise InvalidInput(f"{memory_id} is not a knowledge-vault entry")
+        return self.secrets.open(str(m.fields["secret_value"]))
+
+    def stats(self) -> Stats:
+        def size(p: Path) -> int:
+            if p.is_file():
+                return p.stat().st_size
+            return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
+
+        db = sum(size(Path(str(self.paths.memory_db) + s)) for s in ("", "-wal", "-shm"))
+        return Stats(
+            self.store.count(),
+            self.store.count(deleted=True),
+            self.store.outbox_size(),
+            db,
+            size(self.paths.vectors),
+        )
+
+    # -- vector index ----------------------------------------------------------------------------
+    def sync_vectors(self, batch: int = 256, progress: Callable[[int], None] | None = None) -> int:
+        """Apply queued changes to Chroma; safe to call any time, idempotent after a crash."""
+        done = 0
+        with self._sync_lock:
+            while True:
+                pending = self.store.outbox(batch)
+                if not pending:
+                    return done
+                upserts: dict[MemoryType, list[str]] = defaultdict(list)
+                deletes: dict[MemoryType, list[str]] = defaultdict(list)
+                for mid, mtype, op, _ in pending:
+                    (upserts if op == "upsert" else deletes)[MemoryType(mtype)].append(mid)
+                for mtype, ids in deletes.items():
+                    self.vectors.delete(mtype, ids)
+                for mtype, ids in upserts.items():
+                    found = self.store.get_many(ids)
+                    live = [i for i in ids if i in found and found[i].deleted_at is None]
+                    gone = [i for i in ids if i not in live]
+                    if live:
+                        vecs = self.embedder.embed([found[i].search_text() for i in live])
+                        self.vectors.upsert(mtype, live, vecs)
+                    self.vectors.delete(mtype, gone)
+                self.store.outbox_done([(mid, seq) for mid, _, _, seq in pending])
+                done += len(pending)
+                if progress:
+                    progress(done)
+
+    def check_vectors(self) -> dict[str, int]:
+        """Compare Chroma with SQLite per type; queue what is missing, drop what is stale."""
+        fixed = {"missing": 0, "stale": 0}
+        live = self.store.live_ids_by_type()
+        for mtype in MemoryType:
+            want = live[mtype.value]
+            if self.vectors.count(mtype) == len(want) and not want:
+                continue
+            have = self.vectors.ids(mtype)
+            stale = sorted(have - want)
+            missing = want - have
+            self.vectors.delete(mtype, stale)
+            fixed["stale"] += len(stale)
+            if missing:
+                with self.store.write() as con:
+                    con.executemany(
+                        "INSERT OR REPLACE INTO vector_outbox(memory_id, type, op, seq) "
+                        "VALUES (?, ?, 'upsert', (SELECT coalesce(max(seq), 0) + 1 FROM vector_outbox))",
+                        [(i, mtype.value) for i in sorted(missing)],
+                    )
+                fixed["missing"] += len(missing)
+        self.sync_vectors()
+        return fixed
+
+    def reindex(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild every vector collection from SQLite."""
+        self.vectors.reset()
+        total = self.store.queue_all_vectors()
+        self.sync_vectors(progress=lambda done: progress(done, total) if progress else None)
+        return total
+
+
+class Batch:
+    """Several writes in one transaction (e.g. the memories made from inbox items + marking them
+    done). Vectors are synced after the commit."""
+
+    def __init__(self, core: MemoryCore, con: Any, actor: str) -> None:
+        self.core, self.con, self.actor = core, con, actor
+
+    def add(self, memory: Memory) -> Memory:
+        return self.core.store.add_in(self.con, memory, actor=self.actor)
+
+    def update(self, memory_id: str, **changes: Any) -> Memory:
+        return self.core.store.update_in(self.con, memory_id, actor=self.actor, **changes)
+
+    def trash(self, memory_id: str) -> Memory:
+        return self.core.store.set_deleted_in(self.con, memory_id, True, actor=self.actor)
+
+    def get(self, memory_id: str) -> Memory:
+        return self.core.store.get_in(self.con, memory_id)
+
+    def inbox_done(self, ids: list[str]) -> None:
+        self.core.inbox.done_in(self.con, ids)

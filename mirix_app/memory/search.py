@@ -1,0 +1,116 @@
+"""Hybrid retrieval: BM25 (FTS5) and vector similarity fused by reciprocal rank, plus recency."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from mirix_app.config import SearchSettings
+from mirix_app.errors import InvalidInput
+from mirix_app.memory.clock import parse_time
+from mirix_app.memory.store import Filters
+from mirix_app.memory.types import Memory, MemoryType
+
+if TYPE_CHECKING:
+    from mirix_app.memory.core import MemoryCore
+
+MODES = ("hybrid", "bm25", "vector")
+
+
+@dataclass
+class SearchHit:
+    memory: Memory
+    score: float
+    bm25_rank: int | None = None
+    vector_rank: int | None = None
+    similarity: float | None = None
+    parts: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        m = self.memory
+        return {
+            "type": m.type.value,
+            "id": m.id,
+            "score": round(self.score, 6),
+            "text": m.search_text(),
+            "time": m.time,
+            "sources": [s.to_dict() for s in m.sources],
+        }
+
+
+def search(
+    core: MemoryCore,
+    query: str,
+    *,
+    filters: Filters | None = None,
+    limit: int = 10,
+    mode: str = "hybrid",
+    prefix: bool = False,
+    settings: SearchSettings | None = None,
+) -> list[SearchHit]:
+    if mode not in MODES:
+        raise InvalidInput(f"unknown search mode {mode!r}", f"use one of {', '.join(MODES)}")
+    if limit <= 0:
+        return []
+    settings = settings or SearchSettings()
+    filters = filters or Filters()
+    types = list(filters.types or MemoryType)
+    filters = Filters(types=types, since=filters.since, until=filters.until, app=filters.app)
+    if not query.strip():
+        return [SearchHit(m, 0.0) for m in core.store.browse(filters, limit=limit)]
+
+    # Filters are applied in SQLite; vectors are over-fetched so enough survive them.
+    n = max(limit * 4, 40) if not filters.narrows_rows else max(limit * 20, 400)
+    bm: list[tuple[str, float]] = []
+    vec: list[tuple[str, float]] = []
+    if mode in ("hybrid", "bm25"):
+        bm = core.store.bm25(query, filters, limit=n, prefix=prefix)
+    if mode in ("hybrid", "vector"):
+        core.sync_vectors()
+        qv = core.embedder.embed_one(query)
+        raw = core.vectors.query(qv, types, n)
+        live = core.store.times([i for i, _ in raw], filters)
+        vec = [(i, s) for i, s in raw if i in live]
+
+    k = settings.rrf_k
+    fused: dict[str, float] = {}
+    bm_rank = {mid: r for r, (mid, _) in enumerate(bm, 1)}
+    vec_rank = {mid: r for r, (mid, _) in enumerate(vec, 1)}
+    sims = dict(vec)
+    for mid, r in bm_rank.items():
+        fused[mid] = fused.get(mid, 0.0) + 1.0 / (k + r)
+    for mid, r in vec_rank.items():
+        fused[mid] = fused.get(mid, 0.0) + 1.0 / (k + r)
+
+    recency: dict[str, float] = {}
+    if settings.recency_weight > 0 and fused:
+        now = datetime.now(UTC)
+        top = 1.0 / (k + 1)
+        for mid, ts in core.store.times(list(fused)).items():
+            age_days = max(0.0, (now - parse_time(ts)).total_seconds() / 86400)
+            recency[mid] = (
+                settings.recency_weight
+                * top
+                * math.pow(0.5, age_days / settings.recency_half_life_days)
+            )
+            fused[mid] += recency[mid]
+
+    best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    found = core.store.get_many([mid for mid, _ in best])
+    hits: list[SearchHit] = []
+    for mid, score in best:
+        if mid not in found:
+            continue
+        hits.append(
+            SearchHit(
+                memory=found[mid],
+                score=score,
+                bm25_rank=bm_rank.get(mid),
+                vector_rank=vec_rank.get(mid),
+                similarity=sims.get(mid),
+                parts={"recency": recency.get(mid, 0.0)},
+            )
+        )
+    return hits

@@ -1,0 +1,760 @@
+"""SQLite, the record of truth: rows, sources, FTS5, history (undo, trash) and the vector outbox."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mirix_app.errors import InvalidInput, NotFound, StorageError
+from mirix_app.memory import schema
+from mirix_app.memory.clock import new_id, now_iso
+from mirix_app.memory.crypto import SecretBox
+from mirix_app.memory.types import Memory, MemoryType, Source, validate_fields, validate_sources
+from mirix_app.paths import make_private_dir, make_private_file
+
+log = logging.getLogger(__name__)
+
+# FTS5 column weights: head (names, summaries, titles) counts more than body and tags.
+BM25_WEIGHTS = (1.0, 0.75, 0.5)
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+# Small English stop list: function words that match nearly every row and only cost time.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
+)
+
+
+@dataclass
+class HistoryEntry:
+    id: int
+    memory_id: str
+    op: str
+    at: str
+    actor: str
+    before: Memory | None
+    after: Memory | None
+    undone_by: int | None
+
+
+@dataclass
+class Filters:
+    types: Sequence[MemoryType] | None = None
+    since: str | None = None  # inclusive, ISO UTC
+    until: str | None = None  # exclusive
+    app: str | None = None
+
+    def sql(self, alias: str = "m") -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if self.types:
+            clauses.append(f"{alias}.type IN ({','.join('?' * len(self.types))})")
+            args.extend(t.value for t in self.types)
+        if self.since:
+            clauses.append(f"{alias}.ts >= ?")
+            args.append(self.since)
+        if self.until:
+            clauses.append(f"{alias}.ts < ?")
+            args.append(self.until)
+        if self.app:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM sources s WHERE s.memory_id = {alias}.id "
+                "AND s.app = ? COLLATE NOCASE)"
+            )
+            args.append(self.app)
+        return (" AND " + " AND ".join(clauses)) if clauses else "", args
+
+    @property
+    def narrows_rows(self) -> bool:
+        return bool(self.since or self.until or self.app)
+
+
+def fts_query(text: str, *, prefix: bool = False) -> str | None:
+    """A user's words as an FTS5 OR-query of quoted terms (no FTS syntax reaches MATCH)."""
+    words = [w.lower() for w in _TOKEN.findall(text)]
+    terms = [w for w in words if w not in STOP_WORDS] or words
+    if not terms:
+        return None
+    seen: dict[str, None] = dict.fromkeys(terms)
+    quoted = [f'"{t}"' for t in seen]
+    if prefix and text and not text[-1].isspace() and words:
+        quoted[-1] = f'"{words[-1]}"*'
+    return " OR ".join(quoted)
+
+
+class Store:
+    """One SQLite file; one connection per thread; every write in one IMMEDIATE transaction."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_ms: int = 5000,
+        secrets: SecretBox | None = None,
+        max_text_bytes: int = 1_000_000,
+    ) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self.secrets = secrets
+        self.max_text_bytes = max_text_bytes
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        make_private_dir(path.parent)
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout_ms / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("PRAGMA foreign_keys=ON")
+            # Purged memories are overwritten on disk, not just unlinked.
+            con.execute("PRAGMA secure_delete=ON")
+        except sqlite3.Error as e:
+            raise _storage_error(e, self.path) from e
+        for suffix in ("", "-wal", "-shm"):
+            make_private_file(Path(str(self.path) + suffix))
+        return con
+
+    @property
+    def con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._connect()
+            self._local.con = con
+            with self._lock:
+                self._all.append(con)
+        return con
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._all:
+                with contextlib.suppress(sqlite3.Error):
+                    con.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write; a locked, read-only or full database raises StorageError, unchanged."""
+        con = self.con
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise _storage_error(e, self.path) from e
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException as e:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise _storage_error(e, self.path) from e
+            raise
+
+    def _migrate(self) -> None:
+        con = self.con
+        try:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise _storage_error(e, self.path) from e
+        if version > schema.LATEST:
+            raise StorageError(
+                f"{self.path} was written by a newer mirix-app (schema {version} > {schema.LATEST})",
+                "upgrade mirix-app to open it",
+            )
+        if version == schema.LATEST:
+            return
+        if version > 0:
+            self.backup(self.path.parent / "backups" / f"memory-v{version}-{now_iso()[:19]}.db")
+        for v in range(version, schema.LATEST):
+            try:
+                con.executescript(
+                    f"BEGIN IMMEDIATE;\n{schema.MIGRATIONS[v]}\nPRAGMA user_version={v + 1};\nCOMMIT;"
+                )
+            except sqlite3.Error as e:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
+                raise _storage_error(e, self.path) from e
+            log.info("memory.db migrated to schema %d", v + 1)
+
+    def backup(self, dest: Path) -> Path:
+        make_private_dir(dest.parent)
+        target = sqlite3.connect(dest)
+        try:
+            self.con.backup(target)
+        finally:
+            target.close()
+        make_private_file(dest)
+        return dest
+
+    # -- rows ----------------------------------------------------------------------------------
+    def _row_to_memory(self, row: sqlite3.Row | tuple[Any, ...]) -> Memory:
+        (mid, mtype, fields, tags, tree_path, created, updated, deleted, version, origin) = row
+        return Memory(
+            id=mid,
+            type=MemoryType(mtype),
+            fields=json.loads(fields),
+            tags=json.loads(tags),
+            tree_path=tree_path,
+            created_at=created,
+            updated_at=updated,
+            deleted_at=deleted,
+            version=version,
+            origin=origin,
+        )
+
+    _COLS = "id, type, fields, tags, tree_path, created_at, updated_at, deleted_at, version, origin"
+
+    def _sources_for(self, ids: Sequence[str]) -> dict[str, list[Source]]:
+        out: dict[str, list[Source]] = {i: [] for i in ids}
+        for chunk in _chunks(list(ids), 500):
+            rows = self.con.execute(
+                "SELECT memory_id, kind, ref, at, uri, app, window FROM sources "
+                f"WHERE memory_id IN ({','.join('?' * len(chunk))}) ORDER BY memory_id, pos",
+                chunk,
+            )
+            for mid, kind, ref, at, uri, app, window in rows:
+                out[mid].append(Source(kind, ref, at, uri, app, window))
+        return out
+
+    def get(self, memory_id: str) -> Memory:
+        found = self.get_many([memory_id])
+        if memory_id not in found:
+            raise NotFound(
+                f"no memory with id {memory_id}", "`mirix search` or `mirix trash` lists ids"
+            )
+        return found[memory_id]
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Memory]:
+        out: dict[str, Memory] = {}
+        for chunk in _chunks(list(ids), 500):
+            rows = self.con.execute(
+                f"SELECT {self._COLS} FROM memories WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                m = self._row_to_memory(row)
+                out[m.id] = m
+        srcs = self._sources_for(list(out))
+        for mid, m in out.items():
+            m.sources = srcs[mid]
+        return out
+
+    def _store_fields(self, m: Memory) -> dict[str, Any]:
+        fields = dict(m.fields)
+        if m.type is MemoryType.VAULT:
+            value = fields.get("secret_value", "")
+            if not SecretBox.is_sealed(value):
+                if self.secrets is None:
+                    raise StorageError("no key to encrypt knowledge-vault values")
+                fields["secret_value"] = self.secrets.seal(value)
+        return fields
+
+    def _write_row(self, con: sqlite3.Connection, m: Memory, *, new: bool) -> None:
+        fields_json = json.dumps(self._store_fields(m), ensure_ascii=False, sort_keys=True)
+        m.fields = json.loads(fields_json)
+        args = (
+            m.type.value,
+            fields_json,
+            json.dumps(m.tags, ensure_ascii=False),
+            m.tree_path,
+            m.time,
+            m.created_at,
+            m.updated_at,
+            m.deleted_at,
+            m.version,
+            m.origin,
+        )
+        if new:
+            con.execute(
+                "INSERT INTO memories(type, fields, tags, tree_path, ts, created_at, updated_at, "
+                "deleted_at, version, origin, id) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (*args, m.id),
+            )
+        else:
+            con.execute(
+                "UPDATE memories SET type=?, fields=?, tags=?, tree_path=?, ts=?, created_at=?, "
+                "updated_at=?, deleted_at=?, version=?, origin=? WHERE id=?",
+                (*args, m.id),
+            )
+            con.execute("DELETE FROM sources WHERE memory_id=?", (m.id,))
+        con.executemany(
+            "INSERT INTO sources(memory_id, pos, kind, ref, at, uri, app, window) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (m.id, i, s.kind, s.ref, s.at, s.uri, s.app, s.window)
+                for i, s in enumerate(m.sources)
+            ],
+        )
+        seq = con.execute("SELECT seq FROM memories WHERE id=?", (m.id,)).fetchone()[0]
+        con.execute("DELETE FROM memory_fts WHERE rowid=?", (seq,))
+        if m.deleted_at is None:
+            con.execute(
+                "INSERT INTO memory_fts(rowid, head, body, tags) VALUES (?,?,?,?)",
+                (seq, m.head_text(), m.body_text(), " ".join(m.tags)),
+            )
+        op = "upsert" if m.deleted_at is None else "delete"
+        con.execute(
+            "INSERT INTO vector_outbox(memory_id, type, op, seq) VALUES (?,?,?,"
+            " coalesce((SELECT max(seq) FROM vector_outbox), 0) + 1)"
+            " ON CONFLICT(memory_id) DO UPDATE SET op=excluded.op, type=excluded.type,"
+            " seq=excluded.seq",
+            (m.id, m.type.value, op),
+        )
+
+    def _record(
+        self,
+        con: sqlite3.Connection,
+        memory_id: str,
+        op: str,
+        actor: str,
+        before: Memory | None,
+        after: Memory | None,
+    ) -> int:
+        cur = con.execute(
+            "INSERT INTO history(memory_id, op, at, actor, before, after) VALUES (?,?,?,?,?,?)",
+            (
+                memory_id,
+                op,
+                now_iso(),
+                actor,
+                before.to_json() if before else None,
+                after.to_json() if after else None,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def add_many(self, memories: Iterable[Memory], *, actor: str = "user") -> list[Memory]:
+        with self.write() as con:
+            return [self.add_in(con, m, actor=actor) for m in memories]
+
+    def add_in(self, con: sqlite3.Connection, m: Memory, *, actor: str = "user") -> Memory:
+        """Add inside an open write (see `write`), e.g. with the inbox items it was made from."""
+        self._check(m)
+        stamp = now_iso()
+        m.id = m.id or new_id(m.type.prefix)
+        m.created_at = m.created_at or stamp
+        m.updated_at = m.updated_at or m.created_at
+        if con.execute("SELECT 1 FROM memories WHERE id=?", (m.id,)).fetchone():
+            raise InvalidInput(f"a memory with id {m.id} exists already")
+        self._write_row(con, m, new=True)
+        self._record(con, m.id, "create", actor, None, m)
+        return m
+
+    def _check(self, m: Memory) -> None:
+        m.fields = validate_fields(m.type, m.fields, max_bytes=self.max_text_bytes)
+
+    def update(
+        self, memory_id: str, *, actor: str = "user", op: str = "update", **changes: Any
+    ) -> Memory:
+        """Change a memory in place: same id, version + 1, the old state kept in history."""
+        with self.write() as con:
+            return self.update_in(con, memory_id, actor=actor, op=op, **changes)
+
+    def update_in(
+        self,
+        con: sqlite3.Connection,
+        memory_id: str,
+        *,
+        fields: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        tree_path: str | None = None,
+        sources: list[Source] | None = None,
+        add_sources: Sequence[Source] = (),
+        actor: str = "user",
+        op: str = "update",
+    ) -> Memory:
+        before = self.get_in(con, memory_id)
+        after = Memory.from_dict(before.to_dict())
+        if fields:
+            merged = {**before.fields, **fields}
+            after.fields = validate_fields(before.type, merged, max_bytes=self.max_text_bytes)
+        if tags is not None:
+            after.tags = sorted({t.strip() for t in tags if t.strip()})
+        if tree_path is not None:
+            after.tree_path = tree_path
+        if sources is not None:
+            after.sources = validate_sources([s.to_dict() for s in sources])
+        for src in add_sources:
+            if src not in after.sources:
+                after.sources.append(src)
+        if after.to_dict() == before.to_dict():
+            return before
+        after.version = before.version + 1
+        after.updated_at = now_iso()
+        self._write_row(con, after, new=False)
+        self._record(con, memory_id, op, actor, before, after)
+        return after
+
+    def replace_in(self, con: sqlite3.Connection, m: Memory, *, actor: str) -> Memory:
+        """Overwrite a memory with a full record (import): kept as given, old state in history."""
+        self._check(m)
+        before = self.get_in(con, m.id)
+        self._write_row(con, m, new=False)
+        self._record(con, m.id, "import", actor, before, m)
+        return m
+
+    def get_in(self, con: sqlite3.Connection, memory_id: str) -> Memory:
+        row = con.execute(f"SELECT {self._COLS} FROM memories WHERE id=?", (memory_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no memory with id {memory_id}")
+        m = self._row_to_memory(row)
+        m.sources = [
+            Source(*r)
+            for r in con.execute(
+                "SELECT kind, ref, at, uri, app, window FROM sources WHERE memory_id=? ORDER BY pos",
+                (memory_id,),
+            )
+        ]
+        return m
+
+    def _set_deleted(self, memory_id: str, deleted: bool, actor: str) -> Memory:
+        with self.write() as con:
+            return self.set_deleted_in(con, memory_id, deleted, actor=actor)
+
+    def set_deleted_in(
+        self, con: sqlite3.Connection, memory_id: str, deleted: bool, *, actor: str = "user"
+    ) -> Memory:
+        """Move to the trash (deleted=True) or back, inside an open write."""
+        before = self.get_in(con, memory_id)
+        if (before.deleted_at is not None) == deleted:
+            return before
+        after = Memory.from_dict(before.to_dict())
+        after.deleted_at = now_iso() if deleted else None
+        after.version = before.version + 1
+        after.updated_at = now_iso()
+        self._write_row(con, after, new=False)
+        self._record(con, memory_id, "delete" if deleted else "restore", actor, before, after)
+        return after
+
+    def trash(self, memory_id: str, *, actor: str = "user") -> Memory:
+        return self._set_deleted(memory_id, True, actor)
+
+    def restore(self, memory_id: str, *, actor: str = "user") -> Memory:
+        return self._set_deleted(memory_id, False, actor)
+
+    def undo(self, memory_id: str, *, actor: str = "user") -> Memory:
+        """Revert the latest change not yet undone (repeat to walk further back)."""
+        with self.write() as con:
+            row = con.execute(
+                "SELECT id, op, before FROM history WHERE memory_id=? AND undone_by IS NULL "
+                "AND op != 'undo' ORDER BY id DESC LIMIT 1",
+                (memory_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"nothing to undo for {memory_id}")
+            hid, _op, before_json = row
+            current = self.get_in(con, memory_id)
+            if before_json is None:  # undoing a create: the memory goes to the trash
+                target = Memory.from_dict(current.to_dict())
+                target.deleted_at = now_iso()
+            else:
+                target = Memory.from_dict(json.loads(before_json))
+            target.version = current.version + 1
+            target.updated_at = now_iso()
+            self._write_row(con, target, new=False)
+            new_hid = self._record(con, memory_id, "undo", actor, current, target)
+            con.execute("UPDATE history SET undone_by=? WHERE id=?", (new_hid, hid))
+            return target
+
+    def purge(self, memory_ids: Sequence[str]) -> int:
+        """Remove for good: the row, its sources, its index entries and its history."""
+        n = 0
+        with self.write() as con:
+            for mid in memory_ids:
+                row = con.execute("SELECT seq, type FROM memories WHERE id=?", (mid,)).fetchone()
+                if row is None:
+                    continue
+                seq, mtype = row
+                con.execute("DELETE FROM memory_fts WHERE rowid=?", (seq,))
+                con.execute("DELETE FROM memories WHERE id=?", (mid,))
+                con.execute("DELETE FROM history WHERE memory_id=?", (mid,))
+                con.execute(
+                    "INSERT INTO vector_outbox(memory_id, type, op, seq) VALUES (?,?,'delete',"
+                    " coalesce((SELECT max(seq) FROM vector_outbox), 0) + 1)"
+                    " ON CONFLICT(memory_id) DO UPDATE SET op='delete', seq=excluded.seq",
+                    (mid, mtype),
+                )
+                n += 1
+        return n
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        rows = self.con.execute(
+            "SELECT id, memory_id, op, at, actor, before, after, undone_by FROM history "
+            "WHERE memory_id=? ORDER BY id",
+            (memory_id,),
+        ).fetchall()
+        return [
+            HistoryEntry(
+                hid,
+                mid,
+                op,
+                at,
+                actor,
+                Memory.from_dict(json.loads(b)) if b else None,
+                Memory.from_dict(json.loads(a)) if a else None,
+                undone,
+            )
+            for hid, mid, op, at, actor, b, a, undone in rows
+        ]
+
+    # -- queries -------------------------------------------------------------------------------
+    def browse(
+        self,
+        filters: Filters | None = None,
+        *,
+        deleted: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+        newest_first: bool = True,
+    ) -> list[Memory]:
+        where, args = (filters or Filters()).sql()
+        state = "m.deleted_at IS NOT NULL" if deleted else "m.deleted_at IS NULL"
+        order = "DESC" if newest_first else "ASC"
+        sort = "m.deleted_at" if deleted else "m.ts"
+        ids = [
+            r[0]
+            for r in self.con.execute(
+                f"SELECT m.id FROM memories m WHERE {state}{where} ORDER BY {sort} {order}, m.seq {order}"
+                " LIMIT ? OFFSET ?",
+                (*args, limit, offset),
+            )
+        ]
+        found = self.get_many(ids)
+        return [found[i] for i in ids]
+
+    def ids(self, filters: Filters | None = None, *, deleted: bool = False) -> list[str]:
+        where, args = (filters or Filters()).sql()
+        state = "m.deleted_at IS NOT NULL" if deleted else "m.deleted_at IS NULL"
+        return [
+            r[0]
+            for r in self.con.execute(
+                f"SELECT m.id FROM memories m WHERE {state}{where} ORDER BY m.ts, m.seq", args
+            )
+        ]
+
+    def iter_all(self, batch: int = 500) -> Iterator[Memory]:
+        """Every memory (trash included) in a stable order: by type, then id."""
+        last = ("", "")
+        while True:
+            rows = self.con.execute(
+                "SELECT type, id FROM memories WHERE (type, id) > (?, ?) ORDER BY type, id LIMIT ?",
+                (*last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            found = self.get_many([r[1] for r in rows])
+            for _, mid in rows:
+                yield found[mid]
+            last = rows[-1]
+
+    def bm25(
+        self, query: str, filters: Filters | None = None, *, limit: int = 50, prefix: bool = False
+    ) -> list[tuple[str, float]]:
+        """Keyword ranking: (id, score) with higher = better."""
+        match = fts_query(query, prefix=prefix)
+        if match is None:
+            return []
+        where, args = (filters or Filters()).sql()
+        w = ",".join(str(x) for x in BM25_WEIGHTS)
+        try:
+            rows = self.con.execute(
+                f"SELECT m.id, bm25(memory_fts, {w}) AS s FROM memory_fts "
+                "JOIN memories m ON m.seq = memory_fts.rowid "
+                f"WHERE memory_fts MATCH ? AND m.deleted_at IS NULL{where} ORDER BY s LIMIT ?",
+                (match, *args, limit),
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise _storage_error(e, self.path) from e
+        return [(mid, -score) for mid, score in rows]
+
+    def times(self, ids: Sequence[str], filters: Filters | None = None) -> dict[str, str]:
+        """ts of those ids that are live and pass the filters."""
+        where, args = (filters or Filters()).sql()
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(ids), 500):
+            out.update(
+                self.con.execute(
+                    f"SELECT m.id, m.ts FROM memories m WHERE m.id IN ({','.join('?' * len(chunk))}) "
+                    f"AND m.deleted_at IS NULL{where}",
+                    (*chunk, *args),
+                ).fetchall()
+            )
+        return out
+
+    def count(self, *, deleted: bool = False) -> dict[str, int]:
+        state = "deleted_at IS NOT NULL" if deleted else "deleted_at IS NULL"
+        rows = self.con.execute(f"SELECT type, count(*) FROM memories WHERE {state} GROUP BY type")
+        counts = {t.value: 0 for t in MemoryType}
+        counts.update(dict(rows.fetchall()))
+        return counts
+
+    def memories_from(self, kind: str, ref: str) -> list[str]:
+        """Ids of memories citing a source (e.g. every memory made from capture X)."""
+        return [
+            r[0]
+            for r in self.con.execute(
+                "SELECT DISTINCT memory_id FROM sources WHERE kind=? AND ref=?", (kind, ref)
+            )
+        ]
+
+    # -- vector outbox ---------------------------------------------------------------------------
+    def outbox(self, limit: int = 256) -> list[tuple[str, str, str, int]]:
+        return [
+            tuple(r)
+            for r in self.con.execute(
+                "SELECT memory_id, type, op, seq FROM vector_outbox ORDER BY seq LIMIT ?", (limit,)
+            )
+        ]
+
+    def outbox_size(self) -> int:
+        return int(self.con.execute("SELECT count(*) FROM vector_outbox").fetchone()[0])
+
+    def outbox_done(self, entries: Sequence[tuple[str, int]]) -> None:
+        """Clear entries by (id, seq): a newer change queued meanwhile stays queued."""
+        with self.write() as con:
+            con.executemany("DELETE FROM vector_outbox WHERE memory_id=? AND seq=?", entries)
+
+    def queue_all_vectors(self) -> int:
+        """Queue every live memory for (re)embedding (reindex)."""
+        with self.write() as con:
+            con.execute("DELETE FROM vector_outbox")
+            cur = con.execute(
+                "INSERT INTO vector_outbox(memory_id, type, op, seq) "
+                "SELECT id, type, 'upsert', seq FROM memories WHERE deleted_at IS NULL"
+            )
+            return cur.rowcount
+
+    def live_ids_by_type(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {t.value: set() for t in MemoryType}
+        for mid, mtype in self.con.execute(
+            "SELECT id, type FROM memories WHERE deleted_at IS NULL"
+        ):
+            out[mtype].add(mid)
+        return out
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.write() as con:
+            con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", (key, value))
+
+    def wipe(self) -> None:
+        """Delete every memory and its history (used by tests and 'delete everything')."""
+        with self.write() as con:
+            for table in ("memory_fts", "sources", "history", "memories", "vector_outbox"):
+                con.execute(f"DELETE FROM {table}")
+
+
+def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _storage_error(e: sqlite3.Error, path: Path) -> StorageError:
+    text = str(e).lower()
+    if "locked" in text or "busy" in text:
+        return StorageError(
+            f"the memory database is locked by another process ({path})",
+            "close the other mirix process or try again in a moment",
+        )
+    if "readonly" in text or "read-only" in text:
+        return StorageError(
+            f"the memory database is read-only ({path})", "check the permissions of the data folder"
+        )
+    if "full" in text:
+        return StorageError(
+            "the disk holding the memory database is full", "free some space; nothing was written"
+        )
+    if "not a database" in text or "malformed" in text or "file is encrypted" in text:
+        return StorageError(
+            f"{path} is not a readable mirix database ({e})",
+            "restore it from data/backups or move it aside",
+        )
+    if "unable to open" in text:
+        return StorageError(
+            f"cannot open {path}", "check that the data folder exists and is writable"
+        )
+    return StorageError(f"database error: {e}")
