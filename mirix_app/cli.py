@@ -57,8 +57,11 @@ def setup_logging(paths: Paths, verbose: bool = False) -> None:
     from logging.handlers import RotatingFileHandler
 
     root = logging.getLogger()
-    if any(getattr(h, "_mirix", False) for h in root.handlers):
-        return
+    for h in [h for h in root.handlers if getattr(h, "_mirix", False)]:
+        if Path(getattr(h, "baseFilename", "")) == paths.log_file.absolute():
+            return
+        root.removeHandler(h)  # the data dir moved (--data-dir): log there instead
+        h.close()
     paths.ensure()
     handler = RotatingFileHandler(
         paths.log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"

@@ -24,9 +24,12 @@ class VectorSettings:
 @dataclass
 class SearchSettings:
     rrf_k: int = 60
-    # Recency adds up to this fraction of a first-rank RRF score for a memory made today.
-    recency_weight: float = 0.15
+    # Recency adds up to this fraction of a first-rank RRF score for a memory of today: 0.02 is
+    # worth about two ranks near the top, a tie-breaker that never buries a better match.
+    recency_weight: float = 0.02
     recency_half_life_days: float = 30.0
+    # Vector neighbours below this cosine similarity are noise, not matches (MiniLM scale).
+    min_similarity: float = 0.15
 
 
 @dataclass

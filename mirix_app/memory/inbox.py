@@ -153,3 +153,17 @@ class Inbox:
             (*args, limit),
         ).fetchall()
         return [_row(r) for r in rows]
+
+    def latest(self, kind: str, monitor: int | None = None) -> InboxItem | None:
+        """The newest item of a kind (and monitor); capture uses it not to repeat itself after a
+        restart."""
+        if monitor is None:
+            r = self.store.con.execute(
+                f"SELECT {_COLS} FROM inbox WHERE kind=? ORDER BY seq DESC LIMIT 1", (kind,)
+            ).fetchone()
+        else:
+            r = self.store.con.execute(
+                f"SELECT {_COLS} FROM inbox WHERE kind=? AND monitor=? ORDER BY seq DESC LIMIT 1",
+                (kind, monitor),
+            ).fetchone()
+        return _row(r) if r else None

@@ -135,19 +135,32 @@ def _generic(items: list[Any], name: str) -> Iterator[Message]:
         )
 
 
-def to_memory(msg: Message, uri: str) -> Memory:
+def _line(msg: Message) -> str:
     text = msg.text.strip()
     if msg.caption:
         text = f"{text} [shared a photo: {msg.caption.strip()}]"
+    return f"{msg.speaker}: {text}"
+
+
+def to_memory(
+    msg: Message, uri: str, before: Message | None = None, after: Message | None = None
+) -> Memory:
+    """One message; its details hold the turns before and after it, because a reply ("Yes, last
+    Friday") means little alone. The memory cites only its own message."""
     at = msg.time or now_iso()
+    context = []
+    if before is not None:
+        context.append(_line(before))
+    if after is not None:
+        context.append(_line(after))
     return Memory(
         type=MemoryType.EPISODIC,
         fields={
             "occurred_at": at,
             "actor": msg.speaker,
             "event_type": "conversation",
-            "summary": f"{msg.speaker}: {text}",
-            "details": "",
+            "summary": _line(msg),
+            "details": "\n".join(context),
         },
         tags=[msg.conversation] if msg.conversation else [],
         sources=[Source(kind="conversation", ref=msg.id, at=at, uri=uri)],
@@ -172,10 +185,14 @@ def ingest(core: MemoryCore, path: Path, *, conversation: str | None = None) -> 
             "SELECT ref FROM sources WHERE kind='conversation' AND uri=?", (uri,)
         ):
             seen.add((uri, ref[0]))
-    new = [
-        to_memory(m, uris[m.conversation])
-        for m in messages
-        if (uris[m.conversation], m.id) not in seen
-    ]
+    new = []
+    for i, m in enumerate(messages):
+        if (uris[m.conversation], m.id) in seen:
+            continue
+        before = messages[i - 1] if i and messages[i - 1].conversation == m.conversation else None
+        after = messages[i + 1] if i + 1 < len(messages) else None
+        if after is not None and after.conversation != m.conversation:
+            after = None
+        new.append(to_memory(m, uris[m.conversation], before, after))
     core.add_many(new, actor="import")
     return len(new), len(messages) - len(new)

@@ -72,12 +72,12 @@ def search(
         qv = core.embedder.embed_one(query)
         raw = core.vectors.query(qv, types, n)
         live = core.store.times([i for i, _ in raw], filters)
-        vec = [(i, s) for i, s in raw if i in live]
+        vec = [(i, s) for i, s in raw if i in live and s >= settings.min_similarity]
 
     k = settings.rrf_k
     fused: dict[str, float] = {}
-    bm_rank = {mid: r for r, (mid, _) in enumerate(bm, 1)}
-    vec_rank = {mid: r for r, (mid, _) in enumerate(vec, 1)}
+    bm_rank = _ranks(bm)
+    vec_rank = _ranks(vec)
     sims = dict(vec)
     for mid, r in bm_rank.items():
         fused[mid] = fused.get(mid, 0.0) + 1.0 / (k + r)
@@ -114,3 +114,16 @@ def search(
             )
         )
     return hits
+
+
+def _ranks(scored: list[tuple[str, float]]) -> dict[str, int]:
+    """Competition ranking (1, 2, 2, 4): equal scores share a rank, so ties stay ties."""
+    out: dict[str, int] = {}
+    prev: float | None = None
+    rank = 0
+    for pos, (mid, score) in enumerate(scored, 1):
+        if prev is None or abs(score - prev) > 1e-9 * max(1.0, abs(score)):
+            rank = pos
+        prev = score
+        out[mid] = rank
+    return out

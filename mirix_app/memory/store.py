@@ -423,6 +423,7 @@ class Store:
 
     def _check(self, m: Memory) -> None:
         m.fields = validate_fields(m.type, m.fields, max_bytes=self.max_text_bytes)
+        m.sources = validate_sources([s.to_dict() for s in m.sources])
 
     def update(
         self, memory_id: str, *, actor: str = "user", op: str = "update", **changes: Any

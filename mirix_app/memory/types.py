@@ -330,9 +330,7 @@ def validate_fields(mtype: MemoryType, raw: Any, *, max_bytes: int = 1_000_000) 
             if sum(len(v.encode("utf-8")) for v in value) > max_bytes:
                 raise InvalidInput(f"{what} is over the {max_bytes:,}-byte limit")
         elif spec.kind == "choice" and value not in spec.choices:
-            raise InvalidInput(
-                f"{what} must be one of {', '.join(spec.choices)}, got {value!r}"
-            )
+            raise InvalidInput(f"{what} must be one of {', '.join(spec.choices)}, got {value!r}")
         out[name] = value
     if mtype is MemoryType.CORE and len(out["value"]) > out["limit"]:
         raise InvalidInput(
