@@ -123,12 +123,9 @@ class VectorIndex:
         """Nearest ids over the chosen types: (id, cosine similarity), best first."""
         hits: list[tuple[str, float]] = []
         for mtype in types:
-            col = self.collection(mtype)
-            count = col.count()
-            if count == 0:
-                continue
-            res = col.query(
-                query_embeddings=vector[None, :], n_results=min(n, count), include=["distances"]
+            # n_results above the collection size just returns fewer; no count() round trip.
+            res = self.collection(mtype).query(
+                query_embeddings=vector[None, :], n_results=n, include=["distances"]
             )
             hits.extend(
                 (i, 1.0 - float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 from mirix_app.memory.core import MemoryCore
@@ -47,7 +48,7 @@ def test_keyword_and_meaning_both_reach_the_fused_list(core: MemoryCore) -> None
     assert ids["para"] in got and ids["kw"] in got
     top = hybrid[0]
     assert top.bm25_rank is not None and top.vector_rank is not None  # fused from both
-    assert all(a.score >= b.score for a, b in zip(hybrid, hybrid[1:], strict=False))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hybrid))
 
 
 def test_type_filter_and_subset(core: MemoryCore) -> None:

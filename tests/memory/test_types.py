@@ -31,7 +31,7 @@ def test_unknown_field_is_refused_with_the_list_of_fields(mtype: MemoryType) -> 
 
 
 def test_missing_required_field() -> None:
-    with pytest.raises(InvalidInput, match="semantic.summary is required"):
+    with pytest.raises(InvalidInput, match=r"semantic\.summary is required"):
         Memory.from_dict({"type": "semantic", "fields": {"name": "x"}})
 
 

@@ -1,0 +1,36 @@
+"""The memory benchmarks run (quick mode) and print their tables, so they cannot rot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", ["bench_locomo.py", "bench_memory_speed.py"])
+def test_memory_bench_quick(script: str) -> None:
+    r = subprocess.run(
+        [sys.executable, str(BENCH / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ.copy(),
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    if script == "bench_locomo.py":
+        rows = {
+            line.split("  ")[0].strip(): line.split()
+            for line in r.stdout.splitlines()
+            if "  " in line
+        }
+        hybrid = float(rows["mirix hybrid"][-6])  # r@10 column
+        baseline = float(rows["bm25 baseline (raw turns)"][-6])
+        assert hybrid > baseline
+    else:
+        assert "mirix hybrid" in r.stdout and "baseline numpy brute-force cosine" in r.stdout
