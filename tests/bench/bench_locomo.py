@@ -24,7 +24,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "locomo" / "locomo_dev.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from locomo_data import locomo_path  # noqa: E402
+
+DEFAULT_DATA = locomo_path()
 KS = (5, 10, 20)
 
 # scikit-learn's English stop-word list (the usual "English stop words").
@@ -492,11 +495,13 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--quick", action="store_true", help="one conversation, 40 questions")
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="locomo_dev.json (or $MIRIX_LOCOMO)"
+    )
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
-    if not args.data.exists():
-        print(f"LoCoMo data not found at {args.data}", file=sys.stderr)
+    if args.data is None or not args.data.exists():
+        print("LoCoMo data not found: pass --data or set MIRIX_LOCOMO", file=sys.stderr)
         return 2
     out = run(args.data, args.quick)
     if args.json:

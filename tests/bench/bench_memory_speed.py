@@ -26,11 +26,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-LOCOMO = ROOT.parent / "shared" / "bench" / "locomo" / "locomo_dev.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from locomo_data import locomo_path  # noqa: E402
 
 
 def corpus() -> tuple[list[str], list[str]]:
-    data = json.loads(LOCOMO.read_text())
+    path = locomo_path()
+    if path is None:
+        raise SystemExit("LoCoMo data not found (texts for the fill): set MIRIX_LOCOMO")
+    data = json.loads(path.read_text())
     turns, qs = [], []
     for s in data:
         conv = s["conversation"]
@@ -63,7 +67,7 @@ class PoolEmbedder:
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p * (len(xs) - 1)))]
 
 
 def make_memory(i: int, turns: list[str], words: list[str], rng: random.Random):  # type: ignore[no-untyped-def]

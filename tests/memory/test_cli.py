@@ -13,7 +13,10 @@ import pytest
 from mirix_app.cli import main
 from mirix_app.paths import Paths
 
-LOCOMO = Path(__file__).resolve().parents[3] / "shared" / "bench" / "locomo" / "locomo_dev.json"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from locomo_data import locomo_path
+
+LOCOMO = locomo_path()
 
 
 def run(
@@ -243,7 +246,7 @@ def test_ingest_generic_and_locomo(capsys: pytest.CaptureFixture[str], tmp_path:
     code, out, _ = run(capsys, "search", "offsite Porto", "--json")
     item = json.loads(out)["items"][0]
     assert item["sources"][0]["ref"] == "m1" and item["time"] == "2024-04-02T09:00:00.000Z"
-    if LOCOMO.exists():
+    if LOCOMO is not None:
         code, out, _ = run(capsys, "ingest", str(LOCOMO), "--conversation", "conv-26")
         assert code == 0 and "ingested 419" in out
         code, out, _ = run(capsys, "search", "Caroline adoption agencies", "--json", "-n", "20")
