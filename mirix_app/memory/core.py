@@ -6,6 +6,7 @@ import base64
 import contextlib
 import logging
 import secrets
+import shutil
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -160,6 +161,16 @@ class MemoryCore:
         n = self.store.purge(memory_ids)
         self.sync_vectors()
         return n
+
+    def delete_everything(self) -> None:
+        """Every memory, its history, the inbox, the vectors and kept screenshots: gone for good."""
+        with self.store.write() as con:
+            for table in ("memory_fts", "sources", "history", "memories", "vector_outbox", "inbox"):
+                con.execute(f"DELETE FROM {table}")
+        self.vectors.reset()
+        shutil.rmtree(self.paths.screenshots, ignore_errors=True)
+        # secure_delete zeroed the freed pages; VACUUM also gives the space back.
+        self.store.con.execute("VACUUM")
 
     def empty_trash(self) -> int:
         return self.purge(self.store.ids(deleted=True))

@@ -110,3 +110,22 @@ def test_ids_are_stable_and_time_ordered(core: MemoryCore) -> None:
     b = core.new("semantic", {"name": "b", "summary": "b"})
     assert a.id < b.id
     assert core.update(a.id, fields={"summary": "z"}).id == a.id
+
+
+def test_delete_everything_leaves_nothing(core: MemoryCore) -> None:
+    from mirix_app.memory.inbox import InboxItem
+
+    m = core.new("semantic", {"name": "Unforgettable", "summary": "a very specific fact"})
+    core.update(m.id, fields={"summary": "changed"})
+    core.inbox.put(InboxItem("chat", text="remember the Unforgettable thing"))
+    core.paths.screenshots.mkdir(parents=True, exist_ok=True)
+    (core.paths.screenshots / "x.webp.enc").write_bytes(b"img")
+    core.delete_everything()
+    assert sum(core.store.count().values()) == 0 and sum(core.store.count(deleted=True).values()) == 0
+    assert core.inbox.backlog() == 0 and core.store.history(m.id) == []
+    assert core.vectors.count(MemoryType.SEMANTIC) == 0
+    assert not core.paths.screenshots.exists()
+    core.close()
+    for f in core.paths.data.rglob("*"):
+        if f.is_file():
+            assert b"Unforgettable" not in f.read_bytes(), f
