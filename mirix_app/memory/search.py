@@ -64,15 +64,15 @@ def search(
     # Filters are applied in SQLite; vectors are over-fetched so enough survive them.
     n = max(limit * 4, 40) if not filters.narrows_rows else max(limit * 20, 400)
     bm: list[tuple[str, float]] = []
-    vec: list[tuple[str, float]] = []
+    raw: list[tuple[str, float]] = []
     if mode in ("hybrid", "bm25"):
         bm = core.store.bm25(query, filters, limit=n, prefix=prefix)
     if mode in ("hybrid", "vector"):
         core.sync_vectors()
-        qv = core.embedder.embed_one(query)
-        raw = core.vectors.query(qv, types, n)
-        live = core.store.times([i for i, _ in raw], filters)
-        vec = [(i, s) for i, s in raw if i in live and s >= settings.min_similarity]
+        raw = core.vectors.query(core.embedder.embed_one(query), types, n)
+    # One lookup gives both what passes the filters and each candidate's time (for recency).
+    times = core.store.times(list(dict.fromkeys([i for i, _ in bm] + [i for i, _ in raw])), filters)
+    vec = [(i, s) for i, s in raw if i in times and s >= settings.min_similarity]
 
     k = settings.rrf_k
     fused: dict[str, float] = {}
@@ -88,8 +88,10 @@ def search(
     if settings.recency_weight > 0 and fused:
         now = datetime.now(UTC)
         top = 1.0 / (k + 1)
-        for mid, ts in core.store.times(list(fused)).items():
-            age_days = max(0.0, (now - parse_time(ts)).total_seconds() / 86400)
+        for mid in fused:
+            if mid not in times:  # trashed between the two index reads
+                continue
+            age_days = max(0.0, (now - parse_time(times[mid])).total_seconds() / 86400)
             recency[mid] = (
                 settings.recency_weight
                 * top

@@ -60,6 +60,9 @@ class VectorIndex:
         self.embedder = embedder
         self._client: Any = None
         self._collections: dict[MemoryType, Any] = {}
+        # Known-empty collections are skipped at query time (a Chroma query costs ~1 ms even
+        # when empty); None = unknown, counted on next use.
+        self._nonempty: dict[MemoryType, bool | None] = {}
         self._lock = threading.Lock()
 
     @property
@@ -112,10 +115,12 @@ class VectorIndex:
     def upsert(self, mtype: MemoryType, ids: Sequence[str], vectors: np.ndarray) -> None:
         if len(ids):
             self.collection(mtype).upsert(ids=list(ids), embeddings=vectors)
+            self._nonempty[mtype] = True
 
     def delete(self, mtype: MemoryType, ids: Sequence[str]) -> None:
         if len(ids):
             self.collection(mtype).delete(ids=list(ids))
+            self._nonempty[mtype] = None
 
     def query(
         self, vector: np.ndarray, types: Iterable[MemoryType], n: int
@@ -123,7 +128,11 @@ class VectorIndex:
         """Nearest ids over the chosen types: (id, cosine similarity), best first."""
         hits: list[tuple[str, float]] = []
         for mtype in types:
-            # n_results above the collection size just returns fewer; no count() round trip.
+            if self._nonempty.get(mtype) is None:
+                self._nonempty[mtype] = self.collection(mtype).count() > 0
+            if not self._nonempty[mtype]:
+                continue
+            # n_results above the collection size just returns fewer.
             res = self.collection(mtype).query(
                 query_embeddings=vector[None, :], n_results=n, include=["distances"]
             )
@@ -147,3 +156,4 @@ class VectorIndex:
             except Exception:
                 log.debug("collection %s absent", mtype.value)
         self._collections.clear()
+        self._nonempty.clear()
