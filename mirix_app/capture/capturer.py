@@ -1,0 +1,321 @@
+"""One capture cycle over every monitor: grab, blank excluded windows, detect change, OCR the
+changed boxes, redact, optionally keep the screenshot, append to the queue.
+
+Crash safety: the screenshot file (named after the capture id) is written and renamed first, then
+the queue row is committed in one transaction; only then does the in-memory reference move on. A
+crash before the commit leaves an orphan file that the next start removes; a crash after it
+leaves a committed row. After a restart the first frame is compared with the newest queued
+capture of that monitor, so the same screen is not queued twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mirix_app.capture.change import Box, ChangeDetector, merge_boxes
+from mirix_app.capture.ocr import (
+    OcrEngine,
+    Word,
+    assemble,
+    carry_over,
+    expand_to_words,
+    mean_confidence,
+)
+from mirix_app.capture.privacy import ExclusionRules, blank_excluded, on_frame, redact
+from mirix_app.capture.screen import Frame, Grabber, MssGrabber
+from mirix_app.capture.settings import CaptureSettings
+from mirix_app.capture.storage import ScreenshotStore
+from mirix_app.capture.windows import NullAdapter, WindowAdapter, WindowInfo
+from mirix_app.memory.clock import new_id, now_iso
+from mirix_app.memory.inbox import InboxItem
+
+if TYPE_CHECKING:
+    from mirix_app.memory.core import MemoryCore
+
+log = logging.getLogger(__name__)
+
+FULLY_EXCLUDED = 0.99
+
+
+@dataclass
+class MonitorState:
+    frame: np.ndarray | None = None  # the last kept frame (after blanking)
+    last_grab: np.ndarray | None = None  # the last grab that was fully handled (before blanking)
+    words: list[Word] = field(default_factory=list)
+    text: str = ""
+    window: str | None = None
+
+
+@dataclass
+class CaptureResult:
+    monitor: int
+    kept: bool
+    reason: str  # kept | unchanged | same_screen | excluded | same_text | no_text | cancelled
+    item: InboxItem | None = None
+    changed_blocks: int = 0
+    ocr_boxes: int = 0
+    ocr_fraction: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Capturer:
+    def __init__(
+        self,
+        core: MemoryCore,
+        settings: CaptureSettings | None = None,
+        *,
+        grabber: Grabber | None = None,
+        adapter: WindowAdapter | None = None,
+        ocr: OcrEngine | None = None,
+        screenshots: ScreenshotStore | None = None,
+    ) -> None:
+        s = settings or CaptureSettings()
+        self.core = core
+        self.settings = s
+        self.grabber: Grabber = grabber or MssGrabber()
+        self.adapter: WindowAdapter = adapter or NullAdapter()
+        self.ocr = ocr or OcrEngine(
+            languages=s.ocr_languages,
+            min_confidence=s.ocr_min_confidence,
+            timeout_seconds=s.ocr_timeout_seconds,
+            tesseract_cmd=s.tesseract_cmd,
+        )
+        self.detector = ChangeDetector(
+            block_threshold=s.block_threshold, min_changed_blocks=s.min_changed_blocks
+        )
+        self.rules = ExclusionRules.build(
+            s.exclude_apps, s.exclude_titles, defaults=s.default_exclusions
+        )
+        if screenshots is None and s.keep_screenshots:
+            screenshots = ScreenshotStore(
+                core.paths.screenshots,
+                core.paths.data,
+                core.secrets,
+                fmt=s.screenshot_format,
+                quality=s.screenshot_quality,
+                max_width=s.screenshot_max_width,
+                retention_days=s.retention_days,
+                budget_bytes=int(s.storage_budget_mb * 1024 * 1024),
+            )
+        self.screenshots = screenshots
+        self.states: dict[int, MonitorState] = {}
+        self._last_excluded: list[WindowInfo] = []
+        self._cleaned = False
+
+    def startup(self) -> None:
+        """Remove screenshots a crash left without a queue row, and old ones."""
+        if self.screenshots is not None and not self._cleaned:
+            n = self.screenshots.remove_orphans(lambda cid: self.core.inbox.get(cid) is not None)
+            if n:
+                log.info("screenshots: removed %d orphan file(s)", n)
+            self.screenshots.enforce()
+        self._cleaned = True
+
+    def close(self) -> None:
+        self.grabber.close()
+        self.adapter.close()
+
+    # -- one cycle --------------------------------------------------------------------------------
+    def capture(self, cancelled: Callable[[], bool] = lambda: False) -> list[CaptureResult]:
+        self.startup()
+        at = now_iso()
+        t0 = time.perf_counter()
+        frames = self.grabber.grab_all()
+        grab_ms = (time.perf_counter() - t0) * 1000
+        # A screen identical to the last handled grab needs no window lookups at all.
+        pending = []
+        results = []
+        for f in frames:
+            st = self.states.setdefault(f.monitor, MonitorState())
+            if st.last_grab is not None and np.array_equal(st.last_grab, f.bgra):
+                results.append(CaptureResult(f.monitor, False, "same_screen"))
+            else:
+                pending.append(f)
+        if not pending:
+            return results
+        visible = self.adapter.visible()
+        active = self.adapter.active()
+        for f in pending:
+            if cancelled():
+                results.append(CaptureResult(f.monitor, False, "cancelled"))
+                continue
+            r = self._one(f, at, visible, active, cancelled)
+            r.timings["grab_ms"] = round(grab_ms, 2)
+            results.append(r)
+        self._last_excluded = [w for w in visible if self.rules.excludes(w)]
+        results.sort(key=lambda r: r.monitor)
+        return results
+
+    def _one(
+        self,
+        frame: Frame,
+        at: str,
+        visible: list[WindowInfo],
+        active: WindowInfo | None,
+        cancelled: Callable[[], bool],
+    ) -> CaptureResult:
+        st = self.states[frame.monitor]
+        grabbed = frame.bgra.copy()
+        timings: dict[str, float] = {}
+        here = [w for w in visible if on_frame(w, frame)]
+        excluded = [w for w in here if self.rules.excludes(w)]
+        # Windows are listed just after the grab: an excluded window that moved or closed in
+        # between is still blanked where it was at the last look (over-blanking is the safe side).
+        stale = [w for w in self._last_excluded if on_frame(w, frame) and w not in excluded]
+        covered = blank_excluded(frame, excluded + stale)
+        if covered >= FULLY_EXCLUDED:
+            st.last_grab = grabbed
+            return CaptureResult(frame.monitor, False, "excluded")
+
+        t = time.perf_counter()
+        change = self.detector.compare(st.frame, frame.bgra)
+        timings["change_ms"] = round((time.perf_counter() - t) * 1000, 2)
+        if not change.changed:
+            st.last_grab = grabbed
+            return CaptureResult(
+                frame.monitor,
+                False,
+                "unchanged",
+                changed_blocks=change.changed_blocks,
+                timings=timings,
+            )
+
+        boxes = [b.pad(6, frame.width, frame.height) for b in change.boxes]
+        boxes = merge_boxes(expand_to_words(merge_boxes(boxes), st.words))
+        t = time.perf_counter()
+        new_words = self.ocr.read(frame, boxes, cancelled)
+        timings["ocr_ms"] = round((time.perf_counter() - t) * 1000, 2)
+        if cancelled():
+            return CaptureResult(frame.monitor, False, "cancelled")
+        excluded_boxes = [
+            Box(
+                w.x - frame.left,
+                w.y - frame.top,
+                w.x + w.width - frame.left,
+                w.y + w.height - frame.top,
+            )
+            for w in excluded + stale
+        ]
+        kept_words = [
+            w
+            for w in carry_over(st.words, boxes)
+            if not any(b.contains_point(w.cx, w.cy) for b in excluded_boxes)
+        ]
+        words = kept_words + new_words
+        text, redactions = redact(assemble(words))
+
+        ctx = self._context(frame, here, excluded, active)
+        window = ctx.title if ctx else None
+        result = CaptureResult(
+            frame.monitor,
+            False,
+            "",
+            changed_blocks=change.changed_blocks,
+            ocr_boxes=len(boxes),
+            ocr_fraction=round(sum(b.area for b in boxes) / (frame.width * frame.height), 4),
+            timings=timings,
+        )
+        same = text == st.text and window == st.window
+        if st.frame is None:
+            last = self.core.inbox.latest("capture", frame.monitor)
+            same = last is not None and last.text == text and last.window == window
+        # The same text in the same window is not a new capture (also right after a restart);
+        # a screen with no text is worth a row only with its screenshot.
+        if same or (self.screenshots is None and not text.strip()):
+            self._advance(st, frame, grabbed, words, text, window)
+            result.reason = "same_text" if same else "no_text"
+            return result
+
+        cap_id = new_id("cap")
+        image = None
+        if self.screenshots is not None:
+            t = time.perf_counter()
+            image = self.screenshots.save(frame, cap_id)
+            timings["store_ms"] = round((time.perf_counter() - t) * 1000, 2)
+        meta: dict[str, Any] = {
+            "words": len(words),
+            "confidence": mean_confidence(words),
+            "low_confidence_words": sum(1 for w in words if w.conf < 60),
+            "ocr_boxes": len(boxes),
+            "ocr_fraction": result.ocr_fraction,
+            "changed_blocks": change.changed_blocks,
+            "size": [frame.width, frame.height],
+        }
+        if redactions:
+            meta["redacted"] = redactions
+        if excluded:
+            meta["excluded_windows"] = len(excluded)
+        if ctx is not None and ctx is active:
+            meta["active"] = True
+        item = InboxItem(
+            kind="capture",
+            id=cap_id,
+            at=at,
+            text=text,
+            app=(ctx.app or None) if ctx else None,
+            window=window or None,
+            url=ctx.url if ctx else None,
+            monitor=frame.monitor,
+            image=image,
+            meta=meta,
+        )
+        self.core.inbox.put(item)
+        if self.screenshots is not None:
+            self.screenshots.enforce()
+        self._advance(st, frame, grabbed, words, text, window)
+        result.kept, result.reason, result.item = True, "kept", item
+        log.info(
+            "capture kept: monitor %d, %d words, %d box(es), %.1f%% of the screen read, %d redaction(s)",
+            frame.monitor,
+            len(words),
+            len(boxes),
+            result.ocr_fraction * 100,
+            sum(redactions.values()),
+        )
+        return result
+
+    def _advance(
+        self,
+        st: MonitorState,
+        frame: Frame,
+        grabbed: np.ndarray,
+        words: list[Word],
+        text: str,
+        window: str | None,
+    ) -> None:
+        st.frame = frame.bgra
+        st.last_grab = grabbed
+        st.words = words
+        st.text = text
+        st.window = window
+
+    @staticmethod
+    def _context(
+        frame: Frame, here: list[WindowInfo], excluded: list[WindowInfo], active: WindowInfo | None
+    ) -> WindowInfo | None:
+        """The active window if it is on this monitor, else the topmost window here; never an
+        excluded one (its title may be private)."""
+
+        def mine(w: WindowInfo) -> bool:
+            cx, cy = w.x + w.width / 2, w.y + w.height / 2
+            return (
+                frame.left <= cx < frame.left + frame.width
+                and frame.top <= cy < frame.top + frame.height
+            )
+
+        if active is not None and mine(active):
+            if any(active.handle == e.handle for e in excluded) or any(
+                e.rect() == active.rect() and e.title == active.title for e in excluded
+            ):
+                return None
+            return active
+        for w in reversed(here):
+            if w not in excluded and mine(w):
+                return w
+        return None

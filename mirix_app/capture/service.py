@@ -1,0 +1,328 @@
+"""The capture service: an apscheduler job at a fixed interval (and on focus change), with
+pause/resume, idle/lock skipping, a status the UI can show, and a clean stop.
+
+Capture only appends to the queue; it never waits for the model. A failing cycle (no tesseract, a
+bad grab) sets the status to ERROR with a hint and the next cycle tries again: the service does
+not die. Listeners are called from the capture thread; the UI must hop to its own thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mirix_app.capture.capturer import Capturer, CaptureResult
+from mirix_app.capture.settings import CaptureSettings
+from mirix_app.capture.windows import WindowAdapter, adapter_for_platform
+from mirix_app.errors import MirixError
+from mirix_app.memory.clock import now_iso, to_iso
+
+if TYPE_CHECKING:
+    from mirix_app.memory.core import MemoryCore
+    from mirix_app.paths import Paths
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "mirix-capture"
+
+
+class Status(enum.StrEnum):
+    STOPPED = "stopped"
+    RECORDING = "recording"
+    PAUSED = "paused"
+    IDLE = "idle"  # skipping: no input for a while, or the screen is locked
+    ERROR = "error"  # the last cycle failed; the next one tries again
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    status: Status = Status.STOPPED
+    message: str = ""
+    hint: str | None = None
+    paused_until: str | None = None  # ISO time; None with PAUSED means until resumed
+    last_capture_at: str | None = None
+    cycles: int = 0
+    kept: int = 0
+    errors: int = 0
+
+
+Listener = Callable[[ServiceState, list[CaptureResult]], None]
+
+
+class PauseFile:
+    """Pause state in the data dir, so `mirix capture --pause 1h` reaches a running app."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def set(self, until: float | None) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"until": until}), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        tmp.replace(self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def get(self, now: float | None = None) -> tuple[bool, float | None]:
+        """(paused, until); an expired pause is removed."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return False, None
+        except (OSError, ValueError):
+            return True, None  # unreadable: stay paused, the safe side
+        until = raw.get("until") if isinstance(raw, dict) else None
+        if until is None:
+            return True, None
+        now = time.time() if now is None else now
+        if float(until) <= now:
+            self.clear()
+            return False, None
+        return True, float(until)
+
+
+def pause_file(paths: Paths) -> PauseFile:
+    return PauseFile(paths.data / "capture-pause.json")
+
+
+class CaptureJob:
+    """One capture cycle that can be cancelled from another thread (checked between OCR boxes)."""
+
+    def __init__(self, capturer: Capturer) -> None:
+        self.capturer = capturer
+        self._cancel = threading.Event()
+
+    def run(self) -> list[CaptureResult]:
+        self._cancel.clear()
+        return self.capturer.capture(self._cancel.is_set)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+
+class CaptureService:
+    def __init__(
+        self,
+        core: MemoryCore,
+        settings: CaptureSettings | None = None,
+        *,
+        capturer: Capturer | None = None,
+        adapter: WindowAdapter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.core = core
+        self.settings = settings or CaptureSettings.from_settings(core.settings)
+        if capturer is None:
+            capturer = Capturer(core, self.settings, adapter=adapter or adapter_for_platform())
+        self.capturer = capturer
+        self.adapter = capturer.adapter
+        self.job = CaptureJob(capturer)
+        self.pause_file = pause_file(core.paths)
+        self.clock = clock
+        self._listeners: list[Listener] = []
+        self._state = ServiceState()
+        self._lock = threading.Lock()
+        self._scheduler: Any = None
+        self._stop_focus: Callable[[], None] | None = None
+        self._last_focus_trigger = 0.0
+
+    # -- state and listeners ----------------------------------------------------------------------
+    @property
+    def state(self) -> ServiceState:
+        return self._state
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _set(self, results: list[CaptureResult] | None = None, **changes: Any) -> None:
+        with self._lock:
+            old = self._state
+            self._state = replace(old, **changes)
+            new = self._state
+        if results or new != old:
+            for cb in list(self._listeners):
+                try:
+                    cb(new, results or [])
+                except Exception:
+                    log.exception("capture listener failed")
+
+    # -- control ----------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None
+
+    def start(self) -> None:
+        if self._scheduler is not None:
+            return
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
+            logging.getLogger(name).setLevel(logging.ERROR)  # "skipped: already running" is normal
+        sched = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        sched.add_job(
+            self.tick,
+            "interval",
+            seconds=self.settings.interval_seconds,
+            id=JOB_ID,
+            next_run_time=datetime.now(UTC),
+        )
+        sched.start()
+        self._scheduler = sched
+        paused, until = self.pause_file.get(self.clock())
+        self._set(
+            status=Status.PAUSED if paused else Status.RECORDING,
+            paused_until=to_iso(datetime.fromtimestamp(until, UTC)) if until else None,
+            message="",
+        )
+        if self.settings.on_focus_change:
+            self._stop_focus = self.adapter.watch_focus(self.trigger)
+        log.info("capture started: every %.1f s", self.settings.interval_seconds)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Cancel a running cycle at its next check point and wait for it; idempotent."""
+        sched, self._scheduler = self._scheduler, None
+        if self._stop_focus is not None:
+            self._stop_focus()
+            self._stop_focus = None
+        if sched is not None:
+            self.job.cancel()
+            done = threading.Event()
+
+            def shutdown() -> None:
+                sched.shutdown(wait=True)
+                done.set()
+
+            threading.Thread(target=shutdown, daemon=True).start()
+            if not done.wait(timeout):
+                log.warning("capture: a cycle did not stop within %.0f s", timeout)
+        self.capturer.close()
+        self._set(status=Status.STOPPED, message="")
+        log.info("capture stopped")
+
+    def trigger(self) -> None:
+        """Capture now (e.g. the focus changed); a cycle already running absorbs it."""
+        now = self.clock()
+        if now - self._last_focus_trigger < 0.5 or self._scheduler is None:
+            return
+        self._last_focus_trigger = now
+        try:
+            self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
+        except Exception as e:  # shutting down
+            log.debug("capture trigger ignored: %s", type(e).__name__)
+
+    def pause(self, seconds: float | None = None) -> None:
+        """Pause for `seconds` (e.g. 900, 3600), or until `resume()` when None."""
+        until = self.clock() + seconds if seconds else None
+        self.pause_file.set(until)
+        self.job.cancel()
+        self._set(
+            status=Status.PAUSED,
+            paused_until=to_iso(datetime.fromtimestamp(until, UTC)) if until else None,
+            message="",
+        )
+        log.info("capture paused %s", f"for {seconds:.0f} s" if seconds else "until resumed")
+
+    def resume(self) -> None:
+        self.pause_file.clear()
+        self._set(
+            status=Status.RECORDING if self.running else Status.STOPPED,
+            paused_until=None,
+            message="",
+        )
+        log.info("capture resumed")
+        self.trigger()
+
+    # -- one scheduled cycle ----------------------------------------------------------------------
+    def tick(self) -> list[CaptureResult]:
+        """Run one cycle unless paused/idle/locked; never raises."""
+        s = self.settings
+        paused, until = self.pause_file.get(self.clock())
+        if paused:
+            self._set(
+                status=Status.PAUSED,
+                paused_until=to_iso(datetime.fromtimestamp(until, UTC)) if until else None,
+            )
+            return []
+        if s.skip_when_locked and self.adapter.locked():
+            self._set(status=Status.IDLE, message="screen locked", paused_until=None)
+            return []
+        if s.idle_after_seconds > 0:
+            idle = self.adapter.idle_seconds()
+            if idle is not None and idle >= s.idle_after_seconds:
+                self._set(status=Status.IDLE, message="no input", paused_until=None)
+                return []
+        try:
+            results = self.job.run()
+        except MirixError as e:
+            log.warning("capture cycle failed: %s", e.message)
+            self._set(
+                status=Status.ERROR,
+                message=e.message,
+                hint=e.hint,
+                paused_until=None,
+                cycles=self._state.cycles + 1,
+                errors=self._state.errors + 1,
+            )
+            return []
+        except Exception as e:
+            log.exception("capture cycle failed")
+            self._set(
+                status=Status.ERROR,
+                message=f"capture failed: {type(e).__name__}: {e}",
+                hint="see the log file",
+                paused_until=None,
+                cycles=self._state.cycles + 1,
+                errors=self._state.errors + 1,
+            )
+            return []
+        kept = sum(1 for r in results if r.kept)
+        self._set(
+            results,
+            status=Status.RECORDING if self._scheduler is not None else Status.STOPPED,
+            message="",
+            hint=None,
+            paused_until=None,
+            cycles=self._state.cycles + 1,
+            kept=self._state.kept + kept,
+            last_capture_at=now_iso() if kept else self._state.last_capture_at,
+        )
+        return results
+
+
+def parse_duration(text: str) -> float | None:
+    """'15m', '1h', '90s', '2h30m' -> seconds; 'forever'/'until-resumed' -> None."""
+    import re
+
+    from mirix_app.errors import InvalidInput
+
+    t = text.strip().lower()
+    if t in ("forever", "until-resumed", "resume", "0", ""):
+        return None
+    parts = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?", t)
+    if not parts or not any(parts.groups()):
+        raise InvalidInput(f"not a duration: {text!r}", "use e.g. 15m, 1h, 90s or forever")
+    h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+    return h * 3600 + m * 60 + s

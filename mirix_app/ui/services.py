@@ -1,0 +1,481 @@
+"""The one door from the UI to the app's services (memory core, capture, agent). No Qt here.
+
+The window calls only this adapter, from worker threads (see workers.py). Capture and the agent are
+optional: when their packages are missing or fail to start, the adapter says so (`capture_state`,
+`model_state`) and the UI shows it instead of crashing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from mirix_app.config import Settings
+from mirix_app.errors import MirixError
+from mirix_app.memory.clock import now_iso, to_iso
+from mirix_app.memory.core import MemoryCore
+from mirix_app.memory.inbox import InboxItem
+from mirix_app.memory.search import SearchHit
+from mirix_app.memory.store import Filters, HistoryEntry
+from mirix_app.memory.transfer import ImportReport, export_lines, import_memories, parse_lines
+from mirix_app.memory.types import SCHEMAS, Memory, MemoryType
+from mirix_app.paths import Paths
+
+log = logging.getLogger(__name__)
+
+# Fallback defaults of the sections the UI edits, used only when the capture or agent package is
+# missing; when present, their own settings classes give the defaults and validate what is saved.
+KEYRING_SERVICE = "mirix-app-model"
+CAPTURE_DEFAULTS: dict[str, Any] = {
+    "interval_seconds": 3.0,
+    "exclude_apps": [],
+    "exclude_titles": [],
+    "default_exclusions": True,
+    "keep_screenshots": False,
+    "retention_days": 30.0,
+    "storage_budget_mb": 1024.0,
+}
+MODEL_DEFAULTS: dict[str, Any] = {"backend": "llama", "path": "", "endpoint": "", "model": ""}
+UI_DEFAULTS: dict[str, Any] = {"consent_at": "", "start_at_login": False}
+
+
+@dataclass
+class CaptureStatus:
+    state: str  # recording | paused | error | off | unavailable | no-consent
+    detail: str = ""
+    paused_until: str | None = None
+    backlog: int = 0
+
+
+@dataclass
+class ModelStatus:
+    state: str  # ready | loading | error | unavailable | idle
+    detail: str = ""
+    progress: float | None = None
+
+
+@dataclass
+class ChatChunk:
+    """One piece of a streamed answer: text to append, or the citations at the end."""
+
+    text: str = ""
+    citations: list[str] = field(default_factory=list)
+    done: bool = False
+
+
+def local_day_bounds(day: datetime) -> tuple[str, str]:
+    """The UTC ISO bounds [start, end) of the local calendar day containing `day`."""
+    start = day.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    return to_iso(start), to_iso(start + timedelta(days=1))
+
+
+def to_local(iso: str) -> datetime:
+    s = iso[:-1] + "+00:00" if iso.endswith("Z") else iso
+    dt = datetime.fromisoformat(s)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone()
+
+
+class Services:
+    """Memory, capture and agent behind one object the UI holds."""
+
+    def __init__(
+        self,
+        core: MemoryCore,
+        *,
+        settings: Settings | None = None,
+        capture: Any = None,
+        agent: Any = None,
+    ) -> None:
+        self.core = core
+        self.paths: Paths = core.paths
+        self.settings = settings or core.settings
+        self.capture = capture
+        self.agent = agent
+        self._lock = threading.RLock()
+        self._paused_until: float | None = None  # used when no capture service is present
+        self._paused_forever = False
+        self._model = ModelStatus("idle")
+        self.capture_error: str = ""
+
+    @classmethod
+    def open(cls, paths: Paths | None = None, *, load_plugins: bool = True) -> Services:
+        paths = (paths or Paths.default()).ensure()
+        settings = Settings.load(paths)
+        core = MemoryCore.open(paths, settings=settings, repair=False)
+        svc = cls(core, settings=settings)
+        if load_plugins:
+            svc.capture = _optional_service("mirix_app.ui.adapters", "make_capture", svc)
+            svc.agent = _optional_service("mirix_app.ui.adapters", "make_agent", svc)
+        return svc
+
+    def close(self) -> None:
+        for s in (self.capture, self.agent):
+            stop = getattr(s, "stop", None) or getattr(s, "close", None)
+            if stop:
+                with contextlib.suppress(Exception):
+                    stop()
+        self.core.close()
+
+    # -- memories ----------------------------------------------------------------------------
+    def browse(
+        self, mtype: MemoryType | None, *, limit: int = 500, offset: int = 0, deleted: bool = False
+    ) -> list[Memory]:
+        f = Filters(types=[mtype]) if mtype else None
+        return self.core.browse(f, deleted=deleted, limit=limit, offset=offset)
+
+    def get(self, memory_id: str) -> Memory:
+        return self.core.get(memory_id)
+
+    def update(
+        self, memory_id: str, *, fields: dict[str, Any] | None = None, tags: list[str] | None = None
+    ) -> Memory:
+        changes: dict[str, Any] = {}
+        if fields is not None:
+            changes["fields"] = fields
+        if tags is not None:
+            changes["tags"] = tags
+        return self.core.update(memory_id, **changes)
+
+    def add(
+        self, mtype: MemoryType, fields: dict[str, Any], tags: list[str] | None = None
+    ) -> Memory:
+        return self.core.new(mtype, fields, tags=tags)
+
+    def trash(self, memory_id: str) -> Memory:
+        return self.core.trash(memory_id)
+
+    def restore(self, memory_id: str) -> Memory:
+        return self.core.restore(memory_id)
+
+    def undo(self, memory_id: str) -> Memory:
+        return self.core.undo(memory_id)
+
+    def history(self, memory_id: str) -> list[HistoryEntry]:
+        return self.core.history(memory_id)
+
+    def reveal(self, memory_id: str) -> str:
+        return self.core.reveal_secret(memory_id)
+
+    def counts(self) -> dict[str, int]:
+        return self.core.store.count()
+
+    def search(
+        self,
+        query: str,
+        *,
+        types: list[MemoryType] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        app: str | None = None,
+        limit: int = 30,
+        mode: str = "hybrid",
+    ) -> list[SearchHit]:
+        filters = Filters(types=types or None, since=since, until=until, app=app or None)
+        return self.core.search(query, filters=filters, limit=limit, mode=mode, prefix=True)
+
+    def warm_up(self) -> None:
+        """Load the embedder and apply pending vector changes (first search is then fast)."""
+        self.core.embedder.load()
+        self.core.sync_vectors()
+
+    # -- sources, inbox, timeline ----------------------------------------------------------------
+    def captures(self, since: str, until: str, limit: int = 500) -> list[InboxItem]:
+        items = self.core.inbox.recent(limit=limit, kind="capture", since=since, until=until)
+        return sorted(items, key=lambda i: i.at)
+
+    def inbox_item(self, item_id: str) -> InboxItem | None:
+        return self.core.inbox.get(item_id)
+
+    def memories_from(self, kind: str, ref: str) -> list[Memory]:
+        ids = self.core.store.memories_from(kind, ref)
+        found = self.core.store.get_many(ids)
+        return [found[i] for i in ids if i in found and found[i].deleted_at is None]
+
+    def image_bytes(self, rel: str | None) -> bytes | None:
+        """A screenshot's bytes (decrypted when capture keeps them encrypted), or None."""
+        if not rel:
+            return None
+        path = Path(rel)
+        if not path.is_absolute():
+            path = self.paths.data / rel
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if data.startswith(b"MXE1"):
+            try:
+                return self.core.secrets.open_bytes(data)
+            except MirixError:
+                return None
+        return data
+
+    def backlog(self) -> int:
+        return self.core.inbox.backlog()
+
+    def capture_days(self, since: str, until: str) -> list[str]:
+        """Local dates (YYYY-MM-DD) with at least one capture in the range, newest first."""
+        days = {to_local(i.at).date().isoformat() for i in self.captures(since, until, 5000)}
+        return sorted(days, reverse=True)
+
+    # -- settings --------------------------------------------------------------------------------
+    def section(self, name: str) -> dict[str, Any]:
+        """The [name] table as the settings page shows it: defaults, then what is saved."""
+        defaults: dict[str, Any] = {}
+        if name == "capture":
+            cs = _try_attr("mirix_app.capture.settings", "CaptureSettings")
+            defaults = cs().to_dict() if cs else dict(CAPTURE_DEFAULTS)
+        elif name == "model":
+            ms = _try_attr("mirix_app.agent.settings", "ModelSettings")
+            defaults = dataclasses.asdict(ms()) if ms else dict(MODEL_DEFAULTS)
+        elif name == "ui":
+            defaults = dict(UI_DEFAULTS)
+        have = self.settings.extra.get(name, {})
+        return {**defaults, **(have if isinstance(have, dict) else {})}
+
+    def save_section(self, name: str, values: dict[str, Any]) -> Path:
+        """Merge `values` into [name] of settings.toml, validated by the owning module first
+        (InvalidInput says what is wrong); keys the UI doesn't show are kept."""
+        with self._lock:
+            fresh = Settings.load(self.paths)
+            current = fresh.extra.get(name, {})
+            merged = {**(current if isinstance(current, dict) else {}), **values}
+            if name == "capture":
+                cs = _try_attr("mirix_app.capture.settings", "CaptureSettings")
+                if cs:
+                    cs.from_dict(merged)
+            elif name == "model":
+                ms = _try_attr("mirix_app.agent.settings", "ModelSettings")
+                if ms:
+                    fresh.extra["model"] = merged
+                    ms.from_settings(fresh)
+            fresh.extra[name] = merged
+            path = fresh.save(self.paths)
+            self.settings.extra[name] = merged
+        target = self.capture if name == "capture" else self.agent if name == "model" else None
+        apply = getattr(target, "apply_settings", None)
+        if apply:
+            try:
+                apply(self.settings)
+            except Exception as e:  # saved anyway; the service reports its own state
+                log.warning("%s did not take the new settings: %s", name, e)
+        return path
+
+    # The model endpoint's API key lives in the OS keyring (agent.settings), never in the file.
+    def set_api_key(self, endpoint: str, key: str) -> None:
+        mod = _try_module("mirix_app.agent.settings")
+        if mod is not None:
+            if key:
+                mod.set_api_key(endpoint, key)
+            else:
+                mod.delete_api_key(endpoint)
+            return
+        import keyring
+
+        if key:
+            keyring.set_password(KEYRING_SERVICE, endpoint, key)
+        else:
+            with contextlib.suppress(Exception):
+                keyring.delete_password(KEYRING_SERVICE, endpoint)
+
+    def has_api_key(self, endpoint: str) -> bool:
+        mod = _try_module("mirix_app.agent.settings")
+        try:
+            if mod is not None:
+                return bool(mod.get_api_key(endpoint))
+            import keyring
+
+            return bool(keyring.get_password(KEYRING_SERVICE, endpoint))
+        except Exception:
+            return False
+
+    def keyring_status(self) -> tuple[bool, str]:
+        """(usable, what to tell the user)."""
+        import keyring
+        from keyring.backends import fail
+
+        try:
+            backend = keyring.get_keyring()
+        except Exception as e:
+            return False, f"keyring error: {e}"
+        if isinstance(backend, fail.Keyring):
+            return (
+                False,
+                "No OS keyring here: start a Secret Service (e.g. gnome-keyring) to store keys, "
+                "or set MIRIX_API_KEY for this session.",
+            )
+        return True, f"Keys are kept in {type(backend).__name__}."
+
+    # consent and login
+    def consent_given(self) -> bool:
+        return bool(self.section("ui").get("consent_at"))
+
+    def give_consent(self) -> None:
+        self.save_section("ui", {"consent_at": now_iso()})
+
+    def autostart_file(self) -> Path:
+        from mirix_app import autostart
+
+        return autostart.xdg_autostart_file()
+
+    def set_start_at_login(self, on: bool) -> None:
+        """XDG autostart file, macOS LaunchAgent or Windows Run key: mirix_app/autostart.py."""
+        from mirix_app import autostart
+
+        autostart.set_enabled(on)
+        self.save_section("ui", {"start_at_login": on})
+
+    # export / import / delete
+    def export_to(
+        self,
+        path: Path,
+        *,
+        reveal_secrets: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        total = sum(self.core.store.count().values()) + sum(
+            self.core.store.count(deleted=True).values()
+        )
+        n = 0
+        tmp = path.with_suffix(path.suffix + ".part")
+        with tmp.open("w", encoding="utf-8") as f:
+            for line in export_lines(self.core, reveal_secrets=reveal_secrets):
+                f.write(line + "\n")
+                n += 1
+                if progress and n % 200 == 0:
+                    progress(n, total)
+        tmp.replace(path)
+        return n
+
+    def import_from(self, path: Path) -> ImportReport:
+        with path.open("rb") as f:
+            memories = parse_lines(f, path.name)
+        return import_memories(self.core, memories)
+
+    def delete_everything(self) -> None:
+        """Every memory, history, inbox item and screenshot, for good. Capture stops first."""
+        self.stop_capture()
+        self.core.delete_everything()
+
+    # -- capture -----------------------------------------------------------------------------
+    @property
+    def capture_available(self) -> bool:
+        return self.capture is not None
+
+    def capture_status(self) -> CaptureStatus:
+        backlog = self.backlog()
+        if self.capture is None:
+            return CaptureStatus("unavailable", "capture is not installed", backlog=backlog)
+        if not self.consent_given():
+            return CaptureStatus("no-consent", "waiting for your consent", backlog=backlog)
+        try:
+            st: CaptureStatus = self.capture.status()
+        except Exception as e:
+            return CaptureStatus("error", str(e), backlog=backlog)
+        st.backlog = backlog
+        return st
+
+    def start_capture(self) -> bool:
+        """Start capturing, only once the user has consented."""
+        if self.capture is None or not self.consent_given():
+            return False
+        self.capture.start()
+        return True
+
+    def stop_capture(self) -> None:
+        if self.capture is not None:
+            with contextlib.suppress(Exception):
+                self.capture.stop()
+
+    def pause(self, minutes: int | None) -> None:
+        """Pause capture for `minutes` (None = until resumed)."""
+        if self.capture is not None:
+            self.capture.pause(minutes)
+
+    def resume(self) -> None:
+        if self.capture is not None:
+            self.capture.resume()
+
+    def monitors(self) -> list[str]:
+        fn = getattr(self.capture, "monitors", None)
+        if fn:
+            with contextlib.suppress(Exception):
+                return [str(m) for m in fn()]
+        return []
+
+    # -- agent -------------------------------------------------------------------------------
+    @property
+    def chat_available(self) -> bool:
+        return self.agent is not None
+
+    def model_status(self) -> ModelStatus:
+        if self.agent is None:
+            return ModelStatus("unavailable", "model not available")
+        try:
+            st: ModelStatus = self.agent.status()
+            return st
+        except Exception as e:
+            return ModelStatus("error", str(e))
+
+    def load_model(self, progress: Callable[[int, int], None] | None = None) -> None:
+        if self.agent is not None:
+            self.agent.load(progress)
+
+    def process_inbox(self) -> bool:
+        """Let the agent turn waiting captures/messages into memories (in its own thread)."""
+        process = getattr(self.agent, "process", None)
+        if process is None or self.backlog() == 0:
+            return False
+        if self.model_status().state not in ("ready", "idle"):
+            return False
+        return bool(process())
+
+    def chat(self, question: str, emit: Callable[[ChatChunk], None], cancel: Any = None) -> str:
+        """Stream an answer: `emit` gets ChatChunks; returns the whole answer text."""
+        if self.agent is None:
+            raise MirixError(
+                "model not available",
+                "install the agent and a model (Settings > Model), then try again",
+            )
+        parts: list[str] = []
+        for chunk in self.agent.chat(question, cancel):
+            if cancel is not None and getattr(cancel, "cancelled", False):
+                break
+            parts.append(chunk.text)
+            emit(chunk)
+        return "".join(parts)
+
+    # -- helpers -----------------------------------------------------------------------------
+    @staticmethod
+    def schema(mtype: MemoryType) -> list[tuple[str, str]]:
+        return [(name, spec.kind) for name, spec in SCHEMAS[mtype].items()]
+
+
+def _try_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def _try_attr(module: str, attr: str) -> Any:
+    mod = _try_module(module)
+    return getattr(mod, attr, None) if mod is not None else None
+
+
+def _optional_service(module: str, factory: str, svc: Services) -> Any:
+    try:
+        mod = importlib.import_module(module)
+        return getattr(mod, factory)(svc)
+    except Exception as e:  # a missing or broken service must not stop the window
+        log.info("optional service %s.%s unavailable: %s", module, factory, e)
+        return None

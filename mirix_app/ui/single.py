@@ -1,0 +1,70 @@
+"""One instance per data folder: a second launch asks the first (over QLocalSocket) to come forward."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from mirix_app.paths import Paths
+
+
+def server_name(paths: Paths) -> str:
+    """Per user and data folder, so two test runs (or two MIRIX_HOMEs) don't collide."""
+    digest = hashlib.sha1(f"{getpass.getuser()}:{paths.data}".encode()).hexdigest()[:16]
+    return f"mirix-app-{digest}"
+
+
+def send_to_running(name: str, message: str = "show", timeout_ms: int = 500) -> bool:
+    """True if an instance is listening on `name` and took the message."""
+    sock = QLocalSocket()
+    sock.connectToServer(name)
+    if not sock.waitForConnected(timeout_ms):
+        return False
+    sock.write((message + "\n").encode())
+    ok = sock.waitForBytesWritten(timeout_ms)
+    sock.disconnectFromServer()
+    return bool(ok)
+
+
+class SingleInstance(QObject):
+    """Listens for later launches; each message they send is emitted as `message`."""
+
+    message = Signal(str)
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.server = QLocalServer(self)
+        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        self.server.newConnection.connect(self._connection)
+
+    def listen(self) -> bool:
+        """Claim the name; False if a live instance answers on it. A stale socket file left by
+        a crash (nobody answers) is taken over. (With access options set, Qt's listen() replaces
+        an existing socket file, so the live check must come first.)"""
+        if send_to_running(self.name, "ping", timeout_ms=300):
+            return False
+        QLocalServer.removeServer(self.name)
+        return bool(self.server.listen(self.name))
+
+    def close(self) -> None:
+        self.server.close()
+
+    def _connection(self) -> None:
+        while self.server.hasPendingConnections():
+            sock = self.server.nextPendingConnection()
+            if sock is None:
+                continue
+            sock.readyRead.connect(lambda s=sock: self._read(s))
+            sock.disconnected.connect(sock.deleteLater)
+            if sock.bytesAvailable():
+                self._read(sock)
+
+    def _read(self, sock: QLocalSocket) -> None:
+        while sock.canReadLine():
+            line = bytes(sock.readLine().data()).decode(errors="replace").strip()
+            if line and line != "ping":
+                self.message.emit(line)

@@ -1,0 +1,256 @@
+"""Background work for the UI: every service call that can take time runs here, never on the Qt thread.
+
+`Runner.submit(fn, ...)` runs `fn` on a thread pool and calls back on the Qt thread with the result
+or the error. Two pools: a small "fast" one for reads and searches (so a keystroke never waits
+behind an export), and a "slow" one for long jobs (model load, chat, import/export, capture
+control). Every task gets a `Cancel` token; `Runner.shutdown()` cancels all and waits for them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+
+class Cancelled(Exception):
+    """Raised inside a task that noticed its cancel token."""
+
+
+class Cancel:
+    """A cancel token a task may check (`token.check()` raises Cancelled once cancelled)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Task:
+    id: int
+    name: str
+    cancel: Cancel = field(default_factory=Cancel)
+    on_done: Callable[[Any], None] | None = None
+    on_error: Callable[[BaseException], None] | None = None
+    on_progress: Callable[[int, int], None] | None = None
+    on_item: Callable[[Any], None] | None = None
+
+
+class _Job(QRunnable):
+    def __init__(self, runner: Runner, task: Task, fn: Callable[..., Any], kwargs: dict[str, Any]):
+        super().__init__()
+        self.setAutoDelete(True)
+        self.runner, self.task, self.fn, self.kwargs = runner, task, fn, kwargs
+
+    def run(self) -> None:
+        task = self.task
+        if task.cancel.cancelled:
+            self.runner._sig_end.emit(task.id, False, Cancelled())
+            return
+        try:
+            result = self.fn(**self.kwargs)
+        except BaseException as e:
+            if not isinstance(e, Cancelled):
+                log.warning("task %s failed: %s", task.name, "".join(traceback.format_exception(e)))
+            self.runner._sig_end.emit(task.id, False, e)
+        else:
+            self.runner._sig_end.emit(task.id, True, result)
+
+
+class Runner(QObject):
+    """Owns the worker threads; results come back on the Qt thread through queued signals."""
+
+    # Emitted from worker threads; delivered queued to this object, which lives on the Qt thread.
+    _sig_end = Signal(int, bool, object)
+    _sig_progress = Signal(int, int, int)
+    _sig_item = Signal(int, object)
+
+    # Public: for status displays and tests.
+    started = Signal(int, str)
+    finished = Signal(int, str)
+    failed = Signal(int, str, str)
+
+    def __init__(self, parent: QObject | None = None, *, fast_threads: int = 2) -> None:
+        super().__init__(parent)
+        self.fast = QThreadPool(self)
+        self.fast.setMaxThreadCount(fast_threads)
+        self.slow = QThreadPool(self)
+        self.slow.setMaxThreadCount(2)
+        self._tasks: dict[int, Task] = {}
+        self._ids = itertools.count(1)
+        self._closing = False
+        self._sig_end.connect(self._on_end)
+        self._sig_progress.connect(self._on_progress)
+        self._sig_item.connect(self._on_item)
+
+    # -- submit ------------------------------------------------------------------------------
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        name: str = "",
+        slow: bool = False,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        on_item: Callable[[Any], None] | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Run `fn(*args, **kwargs)` in a worker. If `fn` takes `cancel`, `progress` or `emit`
+        keyword arguments, it gets the task's token, a progress(done, total) callback and an
+        emit(item) callback for streamed results (each delivered to `on_item` on the Qt thread)."""
+        task = Task(
+            next(self._ids),
+            name or getattr(fn, "__name__", "task"),
+            on_done=on_done,
+            on_error=on_error,
+            on_progress=on_progress,
+            on_item=on_item,
+        )
+        if self._closing:
+            task.cancel.cancel()
+            return task
+        params = _param_names(fn)
+        tid = task.id
+        if "cancel" in params:
+            kwargs["cancel"] = task.cancel
+        if "progress" in params:
+            kwargs["progress"] = lambda done, total: self._sig_progress.emit(tid, done, total)
+        if "emit" in params:
+            kwargs["emit"] = lambda item: self._sig_item.emit(tid, item)
+        call = (lambda **kw: fn(*args, **kw)) if args else fn
+        self._tasks[task.id] = task
+        self.started.emit(task.id, task.name)
+        (self.slow if slow else self.fast).start(_Job(self, task, call, kwargs))
+        return task
+
+    @property
+    def busy(self) -> int:
+        return len(self._tasks)
+
+    def cancel_all(self) -> None:
+        for t in list(self._tasks.values()):
+            t.cancel.cancel()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Cancel everything, drop queued jobs, wait for running ones; True if all ended."""
+        self._closing = True
+        self.cancel_all()
+        self.fast.clear()
+        self.slow.clear()
+        ok = self.fast.waitForDone(timeout_ms) and self.slow.waitForDone(timeout_ms)
+        self._tasks.clear()
+        return bool(ok)
+
+    # -- delivery (Qt thread) ---------------------------------------------------------------------
+    @Slot(int, bool, object)
+    def _on_end(self, tid: int, ok: bool, value: object) -> None:
+        task = self._tasks.pop(tid, None)
+        if task is None or self._closing:
+            return
+        if ok:
+            self.finished.emit(tid, task.name)
+            if task.on_done and not task.cancel.cancelled:
+                task.on_done(value)
+            return
+        if isinstance(value, Cancelled) or task.cancel.cancelled:
+            self.finished.emit(tid, task.name)
+            return
+        assert isinstance(value, BaseException)
+        self.failed.emit(tid, task.name, str(value))
+        if task.on_error:
+            task.on_error(value)
+
+    @Slot(int, int, int)
+    def _on_progress(self, tid: int, done: int, total: int) -> None:
+        task = self._tasks.get(tid)
+        if task and task.on_progress and not task.cancel.cancelled:
+            task.on_progress(done, total)
+
+    @Slot(int, object)
+    def _on_item(self, tid: int, item: object) -> None:
+        task = self._tasks.get(tid)
+        if task and task.on_item and not task.cancel.cancelled:
+            task.on_item(item)
+
+
+def _param_names(fn: Callable[..., Any]) -> set[str]:
+    try:
+        return set(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+class Debouncer(QObject):
+    """Calls `fn` once input has been quiet for `ms` milliseconds (search as you type)."""
+
+    def __init__(self, ms: int, fn: Callable[[], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._fn = fn
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(ms)
+        self._timer.timeout.connect(self._fn)
+
+    def poke(self) -> None:
+        self._timer.start()
+
+    def flush(self) -> None:
+        if self._timer.isActive():
+            self._timer.stop()
+        self._fn()
+
+
+class LatestOnly:
+    """Runs one kind of query so that only the answer to the newest request is delivered; the
+    previous request is cancelled when a new one starts (results of stale ones are dropped)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self._task: Task | None = None
+        self._generation = 0
+
+    def run(
+        self,
+        fn: Callable[..., Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None] | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        if self._task is not None:
+            self._task.cancel.cancel()
+        self._generation += 1
+        gen = self._generation
+
+        def done(value: Any) -> None:
+            if gen == self._generation:
+                on_done(value)
+
+        def error(e: BaseException) -> None:
+            if gen == self._generation and on_error:
+                on_error(e)
+
+        self._task = self.runner.submit(fn, on_done=done, on_error=error, **kwargs)
+        return self._task
