@@ -174,8 +174,11 @@ def check_model(paths: Paths) -> Check:
         return Check(
             "language model", FAIL, f"settings unreadable: {e}", f"fix {paths.settings_file}"
         )
-    endpoint = model.get("endpoint") or model.get("url") if isinstance(model, dict) else None
-    path = model.get("path") or model.get("gguf") if isinstance(model, dict) else None
+    if not isinstance(model, dict):
+        model = {}
+    # Same keys as mirix_app.agent.settings.ModelSettings (backend llama | openai).
+    endpoint = model.get("endpoint") if model.get("backend") == "openai" else None
+    path = model.get("path") if model.get("backend", "llama") == "llama" else None
     if endpoint:
         import httpx
 

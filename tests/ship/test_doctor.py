@@ -61,3 +61,16 @@ def test_cli_exit_code(paths: Paths) -> None:
         timeout=120,
     )
     assert r.returncode == 1 and "[FAIL] tesseract" in r.stdout
+
+
+def test_unreachable_endpoint_is_reported(paths: Paths) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    paths.settings_file.write_text(
+        f'[model]\nbackend = "openai"\nendpoint = "http://127.0.0.1:{port}/v1"\n'
+    )
+    c = check_model(paths)
+    assert c.status != OK and "does not answer" in c.detail
