@@ -69,6 +69,9 @@ class CaptureAdapter:
         with self._lock:
             if self.service is not None:
                 self.service.stop()
+                # A stopped service has closed its display connection: the next start makes a
+                # new one.
+                self.service = None
 
     def pause(self, minutes: int | None) -> None:
         seconds = minutes * 60 if minutes else None

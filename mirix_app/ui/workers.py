@@ -224,12 +224,24 @@ class Debouncer(QObject):
 
 
 class LatestOnly:
-    """Runs one kind of query so that only the answer to the newest request is delivered; the
-    previous request is cancelled when a new one starts (results of stale ones are dropped)."""
+    """Runs one kind of query so that only the answer to the newest request is delivered, with
+    at most one in flight: a request made while one runs waits (replacing any older waiting one),
+    so fast typing never piles up searches that compete for the cores."""
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
         self._task: Task | None = None
+        self._running = False
+        self._pending: (
+            tuple[
+                int,
+                Callable[..., Any],
+                Callable[[Any], None],
+                Callable[[BaseException], None] | None,
+                dict[str, Any],
+            ]
+            | None
+        ) = None
         self._generation = 0
 
     def run(
@@ -238,19 +250,44 @@ class LatestOnly:
         on_done: Callable[[Any], None],
         on_error: Callable[[BaseException], None] | None = None,
         **kwargs: Any,
-    ) -> Task:
-        if self._task is not None:
-            self._task.cancel.cancel()
+    ) -> Task | None:
         self._generation += 1
-        gen = self._generation
+        request = (self._generation, fn, on_done, on_error, kwargs)
+        if self._running:
+            self._pending = request  # started when the running one ends; its result is dropped
+            return None
+        return self._start(request)
+
+    def _start(
+        self,
+        request: tuple[
+            int,
+            Callable[..., Any],
+            Callable[[Any], None],
+            Callable[[BaseException], None] | None,
+            dict[str, Any],
+        ],
+    ) -> Task:
+        gen, fn, on_done, on_error, kwargs = request
 
         def done(value: Any) -> None:
+            self._ended()
             if gen == self._generation:
                 on_done(value)
 
         def error(e: BaseException) -> None:
+            self._ended()
             if gen == self._generation and on_error:
                 on_error(e)
 
+        self._running = True
         self._task = self.runner.submit(fn, on_done=done, on_error=error, **kwargs)
+        if self._task.cancel.cancelled:  # the runner is closing
+            self._running = False
         return self._task
+
+    def _ended(self) -> None:
+        self._running = False
+        if self._pending is not None:
+            request, self._pending = self._pending, None
+            self._start(request)
