@@ -133,6 +133,15 @@ def may_update(target: Memory, trusted: bool) -> str | None:
 
 
 # -- meta manager ----------------------------------------------------------------------------------
+def turn_line(route: Route) -> str:
+    """A chat message as one line: "speaker: text [shared a photo: caption]"."""
+    line = f"{route.speaker}: {route.text}" if route.speaker != "user" else route.text
+    caption = (route.item.meta or {}).get("caption")
+    if caption:
+        line += f" [shared a photo: {str(caption)[:200]}]"
+    return line
+
+
 def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
     """Candidate memories for every type the signals (and the notes) call for."""
     it = route.item
@@ -142,12 +151,10 @@ def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
     topic_tags = [f"topic:{t.lower()[:40]}" for t in topics]
     speaker = route.speaker
     if it.kind == "chat":
-        line = f"{speaker}: {route.text}" if route.speaker != "user" else route.text
-        caption = (it.meta or {}).get("caption")
-        if caption:
-            line += f" [shared a photo: {str(caption)[:200]}]"
+        line = turn_line(route)
         summary = line if len(line) <= 300 or not notes or not notes.summary else notes.summary
-        details = "" if summary == line else line
+        # The neighbouring turns are searchable context; the memory still cites only its own turn.
+        details = "\n".join([*([] if summary == line else [line]), *route.context])
         key = ""
     else:
         where = " — ".join(x for x in (it.app, it.window) if x)

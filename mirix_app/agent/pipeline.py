@@ -30,6 +30,7 @@ from mirix_app.agent.managers import (
     grounded,
     make_managers,
     source_for,
+    turn_line,
 )
 from mirix_app.agent.models import Cancelled, Model, ModelError, StructuredOutputError
 from mirix_app.agent.routing import LineMemory, Route, route
@@ -77,6 +78,7 @@ class BatchResult:
     applied: Applied = field(default_factory=Applied)
     seconds: float = 0.0
     model_calls: int = 0
+    noted: int = 0  # items the model was asked to write notes for
     shed: bool = False  # captures were sorted without model notes to keep up
 
 
@@ -93,10 +95,15 @@ class Pipeline:
         core: MemoryCore,
         model: Model | None,
         settings: AgentSettings | None = None,
+        *,
+        want_notes: Callable[[Route], bool] | None = None,
     ) -> None:
+        """`want_notes`, when given, replaces the settings' policy of which items (with text to
+        note) get model notes: e.g. a benchmark asking the model about a fixed sample of turns."""
         self.core = core
         self.model = model
         self.settings = settings or AgentSettings.from_settings(core.settings)
+        self.want_notes = want_notes
         s = self.settings
         self.managers = make_managers(
             core,
@@ -106,8 +113,21 @@ class Pipeline:
             merge_minutes=s.episode_merge_minutes,
         )
         self.lines_seen = LineMemory()
+        self.last_turn: dict[str, str] = {}  # conversation -> its last turn processed (a line)
 
     # -- model notes -------------------------------------------------------------------------------
+    def wants_notes(self, r: Route, shed: bool) -> bool:
+        """Whether the model writes notes for this item; the rest is sorted by the deterministic
+        signals alone (routing + managers, the same code path, just no summary/topics/facts)."""
+        it = r.item
+        if not r.text or (it.kind == "capture" and r.stale):
+            return False  # screens with nothing new join their episode without a model call
+        if self.want_notes is not None:
+            return self.want_notes(r)
+        if shed and it.kind == "capture":
+            return False  # behind capture: screens get deterministic notes only
+        return self.settings.import_notes or not is_import(it)
+
     def _block(self, r: Route) -> str:
         it = r.item
         if it.kind == "capture":
@@ -185,11 +205,10 @@ class Pipeline:
             route(it, max_chars=self.settings.capture_chars, lines_seen=self.lines_seen)
             for it in items
         ]
-        # Screens with nothing new join their episode without a model call.
-        wanted = [r for r in routes if r.text and not (r.item.kind == "capture" and r.stale)]
+        self._link_turns(routes)
         res.shed = self.core.inbox.backlog() > self.settings.notes_backlog_limit
-        if res.shed:  # behind capture: screens get deterministic notes only
-            wanted = [r for r in wanted if r.item.kind != "capture"]
+        wanted = [r for r in routes if self.wants_notes(r, res.shed)]
+        res.noted = len(wanted)
         notes, failed, res.model_calls = self.notes(wanted, should_stop)
         plan: list[tuple[Route, list[Candidate]]] = []
         for r in routes:
@@ -241,6 +260,30 @@ class Pipeline:
             res.seconds,
         )
         return res
+
+    def _link_turns(self, routes: list[Route]) -> None:
+        """Give each imported conversation turn the turns before and after it as context (the
+        next batch's first item is peeked at in the inbox), as the memory core's import does."""
+        turns = [r for r in routes if is_import(r.item)]
+        if not turns:
+            return
+        ids = {r.item.id for r in routes}
+        ahead = [it for it in self.core.inbox.take(len(routes) + 1) if it.id not in ids][:1]
+        seq = turns + [
+            route(it, max_chars=self.settings.capture_chars) for it in ahead if is_import(it)
+        ]
+        for i, r in enumerate(turns):
+            conv = conversation_of(r.item)
+            after = seq[i + 1] if i + 1 < len(seq) else None
+            r.context = [
+                x
+                for x in (
+                    self.last_turn.get(conv),
+                    turn_line(after) if after and conversation_of(after.item) == conv else None,
+                )
+                if x
+            ]
+            self.last_turn[conv] = turn_line(r)
 
     def _unsorted_of(self, item: InboxItem) -> list[str]:
         src = source_for_item(item)
@@ -308,6 +351,15 @@ def mgr_is_keyed(mgr: object, c: Candidate) -> bool:
     if c.type is MemoryType.SEMANTIC:
         return c.fact is not None
     return bool(c.key)
+
+
+def is_import(item: InboxItem) -> bool:
+    """A turn of an imported conversation (it carries the message's id in its file)."""
+    return item.kind == "chat" and bool((item.meta or {}).get("message_id"))
+
+
+def conversation_of(item: InboxItem) -> str:
+    return str((item.meta or {}).get("conversation") or "")
 
 
 def source_for_item(item: InboxItem) -> tuple[str, str]:

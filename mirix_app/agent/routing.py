@@ -247,6 +247,28 @@ _LIVE = re.compile(r"(?i)\bI (?P<verb>live|work) (?:in|at|for) (?P<value>[^.,;!?
 _LIKE = re.compile(
     r"(?i)\bI (?:really )?(?P<verb>like|love|prefer|hate|dislike) (?P<value>[^.,;!?\n]{2,60})"
 )
+_CLAUSE_START = {
+    "that",
+    "how",
+    "what",
+    "when",
+    "where",
+    "why",
+    "which",
+    "who",
+    "it",
+    "it's",
+    "this",
+    "these",
+    "those",
+    "you",
+    "your",
+    "you're",
+    "them",
+    "him",
+    "her",
+    "all",
+}
 _BAD_KEYS = {
     "name",
     "password",
@@ -281,7 +303,11 @@ def user_facts(text: str, owner: str = "user") -> list[Fact]:
     for m in _LIKE.finditer(text):
         verb = m.group("verb").lower()
         key = "dislikes" if verb in ("hate", "dislike") else "likes"
-        facts.append(Fact(owner, key, m.group("value").strip(), core=True))
+        value = m.group("value").strip()
+        # "I love how you ...", "I love that it ...": a clause about something else, not a like.
+        if value.split()[0].lower() in _CLAUSE_START:
+            continue
+        facts.append(Fact(owner, key, value, core=True))
     # A fact whose value holds a secret is the vault's business, not memory text.
     return [f for f in facts if not find_secrets(f.value) and SECRET_MARK not in f.value]
 
@@ -320,6 +346,9 @@ class Route:
     stale: bool = False  # a capture that shows nothing new for its app
     speaker: str = "user"
     reasons: list[str] = field(default_factory=list)
+    # The turns before and after an imported conversation turn ("speaker: text"), set by the
+    # pipeline: a reply ("Yes, last Friday") means little alone.
+    context: list[str] = field(default_factory=list)
 
 
 def route(item: InboxItem, *, max_chars: int = 600, lines_seen: LineMemory | None = None) -> Route:

@@ -56,6 +56,10 @@ class AgentSettings:
     # Above this many waiting items, captures are sorted by the deterministic signals alone (no
     # model notes) so the agent keeps up with capture; chat and documents always get notes.
     notes_backlog_limit: int = 40
+    # Imported conversation turns (items with a message id, e.g. a LoCoMo or chat-log import) get
+    # model notes; False sorts them by the deterministic signals alone (a big import then costs
+    # no model time). The user's own chat and documents always get notes.
+    import_notes: bool = True
     capture_chars: int = 600  # OCR text per capture kept for the prompt after trimming
     decide_with_model: bool = True  # ask the model add/update/merge/delete on close matches
     decide_similarity: float = 0.75  # ... when a candidate's vector similarity reaches this

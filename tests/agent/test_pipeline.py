@@ -182,6 +182,7 @@ def test_prompt_injection_from_a_screen_changes_nothing_it_may_not(core: Any, pa
     settings_before = paths.settings_file.read_bytes() if paths.settings_file.exists() else None
 
     def obey(req: Request) -> Any:  # a model that does what the screen says
+        assert req.schema is not None
         ids = req.schema["properties"]["target"]["enum"]
         return {"action": "delete", "target": ids[0], "other": "", "summary": "deleted"}
 
@@ -388,3 +389,67 @@ def test_behind_capture_screens_skip_model_notes_but_chat_keeps_them(core: Any) 
     assert res.shed and res.sorted == 4 and res.unsorted == 0
     prompts_seen = [t for r in model.requests if r.task == "extract" for t in items_in(r)]
     assert prompts_seen == ["I like tea"]
+
+
+def turn(n: int, speaker: str, text: str, conv: str = "talk.json#c1") -> InboxItem:
+    return InboxItem(
+        kind="chat",
+        text=text,
+        at=f"2023-05-08T13:{n:02d}:00Z",
+        meta={"speaker": speaker, "message_id": f"D1:{n}", "conversation": conv},
+    )
+
+
+def test_imported_turns_sorted_without_model_notes_keep_dia_ids_and_context(core: Any) -> None:
+    model = ScriptedModel(default=echo_notes())
+    texts = [
+        ("Ann", "Did you go to the support group?"),
+        ("Bo", "Yes, last Friday."),
+        ("Ann", "How was it?"),
+        ("Bo", "Great, I love painting with them."),
+        ("Ann", "Nice!"),
+    ]
+    for n, (who, text) in enumerate(texts, 1):
+        core.inbox.put(turn(n, who, text))
+    p = Pipeline(core, model, AgentSettings(import_notes=False, batch_size=2))
+    assert p.drain() == 5
+    assert model.requests == []  # no model notes, no decisions: deterministic sorting only
+    epi = {m.sources[0].ref: m for m in live(core, MemoryType.EPISODIC)}
+    assert sorted(epi) == [f"D1:{n}" for n in range(1, 6)]
+    assert all(len(m.sources) == 1 and m.sources[0].kind == "conversation" for m in epi.values())
+    # A reply carries the turns around it, across batch boundaries (batch of 2: D1:2 | D1:3).
+    reply = epi["D1:2"].fields
+    assert reply["summary"] == "Bo: Yes, last Friday."
+    assert reply["details"].splitlines() == [
+        "Ann: Did you go to the support group?",
+        "Ann: How was it?",
+    ]
+    assert epi["D1:1"].fields["details"] == "Bo: Yes, last Friday."
+    assert epi["D1:5"].fields["details"] == "Bo: Great, I love painting with them."
+    sem = live(core, MemoryType.SEMANTIC)
+    assert [s.ref for m in sem for s in m.sources] == ["D1:4"]  # "Bo likes painting ..."
+    hit = core.search("support group Friday", limit=1)[0].memory
+    assert hit.sources[0].ref in {"D1:1", "D1:2"}
+
+
+def test_want_notes_asks_the_model_only_for_chosen_items(core: Any) -> None:
+    model = ScriptedModel(default=echo_notes())
+    for n in range(1, 5):
+        core.inbox.put(turn(n, "Ann", f"message number {n} about gardening"))
+    p = Pipeline(
+        core,
+        model,
+        AgentSettings(import_notes=False),
+        want_notes=lambda r: (r.item.meta or {}).get("message_id") == "D1:3",
+    )
+    res = p.process(core.inbox.take(10))
+    assert res.noted == 1 and res.model_calls == 1 and res.sorted == 4
+    assert [t for r in model.requests for t in items_in(r)] == ["message number 3 about gardening"]
+
+
+def test_liking_a_clause_is_not_a_fact() -> None:
+    assert [f.value for f in user_facts("I love painting landscapes", owner="Bo")] == [
+        "painting landscapes"
+    ]
+    assert user_facts("I love how you use it to tell stories", owner="Bo") == []
+    assert user_facts("I love that it teaches me patience", owner="Bo") == []

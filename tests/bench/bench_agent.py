@@ -2,6 +2,7 @@
 accuracy (needs an OpenAI-compatible endpoint), model throughput, capture keep-up.
 
     .venv/bin/python tests/bench/bench_agent.py [--quick] [--conversations N] [--model FILE.gguf]
+        [--model-sample N] [--skip speed|locomo]
 
 Not collected by pytest (tests/agent/test_bench_quick.py runs it with --quick).
 Set MIRIX_BENCH_ENDPOINT (and MIRIX_BENCH_MODEL, MIRIX_API_KEY) for the judged QA accuracy.
@@ -26,7 +27,10 @@ os.environ.setdefault("MIRIX_PASSPHRASE", "bench-passphrase")
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-LOCOMO = ROOT.parent / "shared" / "bench" / "locomo" / "locomo_dev.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from locomo_data import CANDIDATES, locomo_path  # noqa: E402
+
+LOCOMO = locomo_path() or CANDIDATES[0]
 CATS = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
 
 
@@ -63,29 +67,51 @@ def dia_ids(memories: list[Any], k: int, uri: str) -> list[str]:
 
 
 # -- LoCoMo ------------------------------------------------------------------------------------------
+KS = (5, 10, 20)
+
+
+def turn_item(m: Any, uri: str) -> Any:
+    """One conversation turn as the inbox item an import puts in the queue."""
+    from mirix_app.memory.inbox import InboxItem
+
+    return InboxItem(
+        kind="chat",
+        text=m.text,
+        at=m.time or "",
+        meta={
+            "speaker": m.speaker,
+            "message_id": m.id,
+            "conversation": uri,
+            **({"caption": m.caption} if m.caption else {}),
+        },
+    )
+
+
 def bench_locomo(model: Any, args: argparse.Namespace, tmp: Path) -> None:
+    """Each conversation's turns go through the inbox and the pipeline (routing + the managers'
+    add/update/merge decisions, sources = dia_ids). Model notes only for a fixed random sample of
+    --model-sample turns per conversation (-1: every turn, the slow full path); the rest are
+    sorted by the deterministic signals alone (AgentSettings.import_notes = False)."""
     import json
 
     from mirix_app.agent.chat import ChatAgent
-    from mirix_app.agent.pipeline import Pipeline
+    from mirix_app.agent.pipeline import Pipeline, Progress
+    from mirix_app.agent.routing import Route
+    from mirix_app.agent.settings import AgentSettings
     from mirix_app.memory import ingest
-    from mirix_app.memory.inbox import InboxItem
 
     data = json.loads(LOCOMO.read_text())[: args.conversations]
     messages = ingest.parse(data, str(LOCOMO))
-    k = 10
-    scores: dict[str, dict[str, list[float]]] = {
-        "agent": defaultdict(list),
-        "baseline": defaultdict(list),
-    }
-    qa_rows: list[tuple[str, str, str]] = []
+    scores: dict[tuple[str, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     ingest_rows = []
+    search_s = {"agent": 0.0, "baseline": 0.0}
+    n_questions = 0
     for sample in data:
         cid = sample["sample_id"]
         msgs = [m for m in messages if m.conversation == cid]
         if args.quick:
             msgs = [m for m in msgs if m.id.startswith("D1:")][:6]
-        uri = f"{LOCOMO}#{cid}"
+        uri = f"{LOCOMO.resolve()}#{cid}"  # as mirix_app.memory.ingest names it
         kept = {m.id for m in msgs}
         qs = [
             q
@@ -94,77 +120,117 @@ def bench_locomo(model: Any, args: argparse.Namespace, tmp: Path) -> None:
         ]
         if args.quick:
             qs = qs[:10]
+        n_questions += len(qs)
         # The agent: every turn through the inbox and the pipeline.
         agent_core = open_core(tmp / f"agent-{cid}")
         for m in msgs:
-            agent_core.inbox.put(
-                InboxItem(
-                    kind="chat",
-                    text=m.text,
-                    at=m.time or "",
-                    meta={
-                        "speaker": m.speaker,
-                        "message_id": m.id,
-                        "conversation": uri,
-                        **({"caption": m.caption} if m.caption else {}),
-                    },
-                )
+            agent_core.inbox.put(turn_item(m, uri))
+        if args.model_sample < 0:
+            want = None  # every turn: the settings' default (import_notes = True)
+            settings = AgentSettings()
+        else:
+            ids = [m.id for m in msgs]
+            sampled = set(
+                random.Random(f"{args.seed}:{cid}").sample(ids, min(len(ids), args.model_sample))
             )
+
+            def want(r: Route, sampled: set[str] = sampled) -> bool:
+                return str((r.item.meta or {}).get("message_id")) in sampled
+
+            settings = AgentSettings(import_notes=False)
+        stats = {"noted": 0, "calls": 0, "unsorted": 0}
+
+        def count(p: Progress, stats: dict[str, int] = stats) -> None:
+            stats["noted"] += p.last.noted
+            stats["calls"] += p.last.model_calls
+            stats["unsorted"] += p.last.unsorted
+
         start = time.perf_counter()
-        pipe = Pipeline(agent_core, model)
-        pipe.drain()
+        Pipeline(agent_core, model, settings, want_notes=want).drain(progress=count)
         took = time.perf_counter() - start
         counts = agent_core.store.count()
+        cites = [len(m.sources) for m in agent_core.browse(limit=100_000)]
         ingest_rows.append(
             [
                 cid,
                 len(msgs),
+                stats["noted"],
+                stats["calls"],
+                stats["unsorted"],
                 f"{took:.0f}s",
                 f"{took / max(1, len(msgs)):.2f}s",
                 counts["episodic"],
                 counts["semantic"],
                 sum(counts.values()),
+                max(cites, default=0),
             ]
         )
-        # The baseline: raw turns, hybrid search.
+        # The baseline: the memory core's import of the raw turns (each with its neighbours as
+        # context, citing only itself), hybrid search.
         base_core = open_core(tmp / f"base-{cid}")
-        base_core.add_many([ingest.to_memory(m, uri) for m in msgs], actor="import")
+        if args.quick:
+            base_core.add_many([ingest.to_memory(m, uri) for m in msgs], actor="import")
+        else:
+            ingest.ingest(base_core, LOCOMO, conversation=cid)
         chat = ChatAgent(agent_core, model)
         for q in qs:
             gold = set(q["evidence"])
             cat = CATS[q["category"]]
-            got = dia_ids([r.memory for r in chat.retrieve(q["question"], limit=k)], k, uri)
-            scores["agent"][cat].append(len(gold & set(got)) / len(gold))
-            base = dia_ids([h.memory for h in base_core.search(q["question"], limit=k)], k, uri)
-            scores["baseline"][cat].append(len(gold & set(base)) / len(gold))
-            qa_rows.append((q["question"], str(q.get("answer", "")), cid))
+            for k in KS:
+                t0 = time.perf_counter()
+                got = dia_ids([r.memory for r in chat.retrieve(q["question"], limit=k)], k, uri)
+                t1 = time.perf_counter()
+                base = dia_ids([h.memory for h in base_core.search(q["question"], limit=k)], k, uri)
+                search_s["agent"] += t1 - t0
+                search_s["baseline"] += time.perf_counter() - t1
+                scores[("agent", k)][cat].append(len(gold & set(got)) / len(gold))
+                scores[("baseline", k)][cat].append(len(gold & set(base)) / len(gold))
         agent_core.close()
         base_core.close()
+    sample_note = (
+        "every turn" if args.model_sample < 0 else f"a fixed sample of {args.model_sample} turn(s)"
+    )
     table(
-        "LoCoMo ingest through the agent",
-        ["conversation", "turns", "wall", "per turn", "episodic", "semantic", "memories"],
+        f"LoCoMo ingest through the agent (model notes for {sample_note} per conversation)",
+        [
+            "conversation",
+            "turns",
+            "model notes",
+            "model calls",
+            "unsorted",
+            "wall",
+            "per turn",
+            "episodic",
+            "semantic",
+            "memories",
+            "max sources",
+        ],
         ingest_rows,
     )
     rows = []
     for cat in [*CATS.values(), "all"]:
         row: list[Any] = [cat]
-        for name in ("agent", "baseline"):
-            vals = (
-                [v for c, vs in scores[name].items() for v in vs]
-                if cat == "all"
-                else scores[name].get(cat, [])
-            )
-            row.append(sum(vals) / len(vals) if vals else "-")
-        row.append(
-            len(scores["agent"].get(cat, []))
-            if cat != "all"
-            else sum(len(v) for v in scores["agent"].values())
-        )
+        for k in KS:
+            for name in ("agent", "baseline"):
+                per = scores[(name, k)]
+                vals = [v for vs in per.values() for v in vs] if cat == "all" else per.get(cat, [])
+                row.append(sum(vals) / len(vals) if vals else "-")
+        per = scores[("agent", KS[0])]
+        row.append(sum(len(v) for v in per.values()) if cat == "all" else len(per.get(cat, [])))
         rows.append(row)
+    header = ["category"]
+    for k in KS:
+        header += [f"agent @{k}", f"raw @{k}"]
     table(
-        f"LoCoMo evidence recall@{k} (dev, {len(data)} conversation(s))",
-        ["category", "agent retrieval", "raw-message baseline", "questions"],
+        f"LoCoMo evidence recall@5, recall@10, recall@20 (dev, {len(data)} conversation(s); agent = ChatAgent.retrieve"
+        " mapped through memory sources, raw = raw-message hybrid baseline; budget k dialog ids)",
+        [*header, "questions"],
         rows,
+    )
+    per_q = max(1, n_questions * len(KS))
+    print(
+        f"retrieval time per query: agent {1000 * search_s['agent'] / per_q:.0f} ms, "
+        f"baseline {1000 * search_s['baseline'] / per_q:.0f} ms"
     )
     judge_qa(args, tmp)
 
@@ -299,6 +365,7 @@ def captures(n: int, seed: int = 1) -> list[Any]:
 def bench_speed(model: Any, args: argparse.Namespace, tmp: Path) -> None:
     from mirix_app.agent import prompts
     from mirix_app.agent.pipeline import Pipeline
+    from mirix_app.agent.settings import AgentSettings
 
     msgs = [
         {"role": "system", "content": "You are a helpful assistant."},
@@ -344,12 +411,14 @@ def bench_speed(model: Any, args: argparse.Namespace, tmp: Path) -> None:
     table("Model throughput (same prompt, 2 threads)", ["path", "tokens", "wall", "tokens/s"], rows)
 
     # Wall time per batch of 20 captures, and keep-up over a simulated hour.
-    n_caps = 4 if args.quick else 60
+    # --quick: two captures and one structured-output try (a smoke test: on a busy 2-core box
+    # one constrained call of a few notes takes tens of seconds).
+    n_caps = 2 if args.quick else 60
     core = open_core(tmp / "speed")
     items = captures(n_caps)
     for it in items:
         core.inbox.put(it)
-    pipe = Pipeline(core, model)
+    pipe = Pipeline(core, model, AgentSettings(max_attempts=1) if args.quick else AgentSettings())
     batch_times: list[tuple[int, float]] = []
     while True:
         got = core.inbox.take(20)
@@ -368,8 +437,6 @@ def bench_speed(model: Any, args: argparse.Namespace, tmp: Path) -> None:
     print(f"memories made: {sum(counts.values())} ({counts})")
     core.close()
     # The same captures when the agent is behind (load shedding: no model notes for screens).
-    from mirix_app.agent.settings import AgentSettings
-
     core = open_core(tmp / "speed-shed")
     for it in captures(n_caps, seed=2):
         core.inbox.put(it)
@@ -419,6 +486,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--conversations", type=int, default=3)
     ap.add_argument("--model", help="a GGUF file (default: the shipped SmolLM2-135M-Instruct)")
     ap.add_argument("--skip", action="append", default=[], choices=["locomo", "speed"])
+    ap.add_argument(
+        "--model-sample",
+        type=int,
+        default=0,
+        help="LoCoMo: model notes for this many random turns per conversation (default 0: "
+        "deterministic sorting only; -1 = every turn, the slow full path)",
+    )
+    ap.add_argument("--seed", type=int, default=1, help="seed of the --model-sample draw")
     args = ap.parse_args(argv)
     if args.quick:
         args.conversations = 1
