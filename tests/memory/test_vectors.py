@@ -105,11 +105,13 @@ def test_kill_9_while_writing_leaves_sqlite_and_vectors_consistent(paths: Paths)
         time.sleep(0.05 * trial)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        for line in proc.stdout:  # what it acknowledged before it died
+            last = int(line)
         printed += last
     core = MemoryCore.open(paths)  # start-up repairs what the kills left pending
     live = core.store.live_ids_by_type()["episodic"]
-    # every acknowledged write survived; at most a few more were committed before the kill
-    assert printed <= len(live) <= printed + 3 * 5
+    # every acknowledged write survived; at most one per run was committed but not yet printed
+    assert printed <= len(live) <= printed + 3
     assert core.store.outbox_size() == 0
     assert core.vectors.ids(MemoryType.EPISODIC) == live
     summaries = [m.fields["summary"] for m in core.browse(limit=10_000)]
