@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mirix_app.errors import InvalidInput, MirixError
+from mirix_app.errors import InvalidInput
 from mirix_app.memory.clock import normalize_time, to_iso
 from mirix_app.memory.store import Filters
 from mirix_app.memory.types import Memory, MemoryType, Source
@@ -126,7 +126,4 @@ def build_server(core: MemoryCore, *, allow_writes: bool = False) -> MCPServer:
 
 
 def serve(core: MemoryCore, *, allow_writes: bool = False) -> None:
-    try:
-        build_server(core, allow_writes=allow_writes).run("stdio")
-    except MirixError:
-        raise
+    build_server(core, allow_writes=allow_writes).run("stdio")

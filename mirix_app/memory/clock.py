@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from datetime import UTC, datetime
@@ -44,7 +43,3 @@ def new_id(prefix: str) -> str:
         chars.append(_CROCKFORD[n & 31])
         n >>= 5
     return f"{prefix}_{''.join(reversed(chars))}"
-
-
-def pid_tag() -> str:
-    return str(os.getpid())

@@ -164,9 +164,7 @@ class MemoryCore:
 
     def delete_everything(self) -> None:
         """Every memory, its history, the inbox, the vectors and kept screenshots: gone for good."""
-        with self.store.write() as con:
-            for table in ("memory_fts", "sources", "history", "memories", "vector_outbox", "inbox"):
-                con.execute(f"DELETE FROM {table}")
+        self.store.wipe(inbox=True)
         self.vectors.reset()
         shutil.rmtree(self.paths.screenshots, ignore_errors=True)
         # secure_delete zeroed the freed pages; VACUUM also gives the space back.
@@ -269,10 +267,8 @@ class MemoryCore:
             fixed["stale"] += len(stale)
             if missing:
                 with self.store.write() as con:
-                    con.executemany(
-                        "INSERT OR REPLACE INTO vector_outbox(memory_id, type, op, seq) "
-                        "VALUES (?, ?, 'upsert', (SELECT coalesce(max(seq), 0) + 1 FROM vector_outbox))",
-                        [(i, mtype.value) for i in sorted(missing)],
+                    self.store.queue_vectors(
+                        con, [(i, mtype.value, "upsert") for i in sorted(missing)]
                     )
                 fixed["missing"] += len(missing)
         self.sync_vectors()

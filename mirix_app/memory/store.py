@@ -384,13 +384,19 @@ class Store:
                 "INSERT INTO memory_fts(rowid, head, body, tags) VALUES (?,?,?,?)",
                 (seq, m.head_text(), m.body_text(), " ".join(m.tags)),
             )
-        op = "upsert" if m.deleted_at is None else "delete"
-        con.execute(
+        self.queue_vectors(
+            con, [(m.id, m.type.value, "upsert" if m.deleted_at is None else "delete")]
+        )
+
+    @staticmethod
+    def queue_vectors(con: sqlite3.Connection, entries: Sequence[tuple[str, str, str]]) -> None:
+        """Queue (id, type, op) changes for Chroma inside an open write; the newest op wins."""
+        con.executemany(
             "INSERT INTO vector_outbox(memory_id, type, op, seq) VALUES (?,?,?,"
             " coalesce((SELECT max(seq) FROM vector_outbox), 0) + 1)"
             " ON CONFLICT(memory_id) DO UPDATE SET op=excluded.op, type=excluded.type,"
             " seq=excluded.seq",
-            (m.id, m.type.value, op),
+            entries,
         )
 
     def _record(
@@ -561,12 +567,7 @@ class Store:
                 con.execute("DELETE FROM memory_fts WHERE rowid=?", (seq,))
                 con.execute("DELETE FROM memories WHERE id=?", (mid,))
                 con.execute("DELETE FROM history WHERE memory_id=?", (mid,))
-                con.execute(
-                    "INSERT INTO vector_outbox(memory_id, type, op, seq) VALUES (?,?,'delete',"
-                    " coalesce((SELECT max(seq) FROM vector_outbox), 0) + 1)"
-                    " ON CONFLICT(memory_id) DO UPDATE SET op='delete', seq=excluded.seq",
-                    (mid, mtype),
-                )
+                self.queue_vectors(con, [(mid, mtype, "delete")])
                 n += 1
         return n
 
@@ -830,10 +831,11 @@ class Store:
         with self.write() as con:
             con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", (key, value))
 
-    def wipe(self) -> None:
-        """Delete every memory and its history (used by tests and 'delete everything')."""
+    def wipe(self, *, inbox: bool = False) -> None:
+        """Delete every memory and its history (and the inbox too, for 'delete everything')."""
+        tables = ["memory_fts", "sources", "history", "memories", "vector_outbox"]
         with self.write() as con:
-            for table in ("memory_fts", "sources", "history", "memories", "vector_outbox"):
+            for table in [*tables, "inbox"] if inbox else tables:
                 con.execute(f"DELETE FROM {table}")
 
 
