@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib
 import json
 import logging
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mirix_app import __version__
-from mirix_app.errors import MirixError
+from mirix_app.errors import InvalidInput, MirixError
 from mirix_app.paths import Paths, set_home
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    from mirix_app.memory.keys import PassphraseNeeded, set_session_passphrase
+
     try:
         setup_logging(Paths.default(), args.verbose)
-        return int(func(args) or 0)
+        try:
+            return int(func(args) or 0)
+        except PassphraseNeeded as e:
+            if not sys.stdin.isatty():
+                raise
+            set_session_passphrase(ask_passphrase(new=e.new))
+            return int(func(args) or 0)
     except MirixError as e:
         print(f"error: {e.message}", file=sys.stderr)
         if e.hint:
@@ -98,6 +107,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def ask_passphrase(*, new: bool) -> str:
+    print(
+        "No OS keyring is available: mirix encrypts your data with a passphrase instead.",
+        file=sys.stderr,
+    )
+    phrase = getpass.getpass("Passphrase: ")
+    if new:
+        if len(phrase) < 8:
+            raise InvalidInput("the passphrase must have at least 8 characters")
+        if getpass.getpass("Again: ") != phrase:
+            raise InvalidInput("the two passphrases differ; nothing was created")
+    if not phrase:
+        raise InvalidInput("no passphrase given")
+    return phrase
 
 
 def print_json(obj: Any) -> None:

@@ -130,15 +130,15 @@ def check_keyring() -> Check:
             return Check(
                 "keyring",
                 WARN,
-                "no OS keyring; the vault key comes from MIRIX_PASSPHRASE",
+                "no OS keyring; the data key comes from MIRIX_PASSPHRASE",
                 "start a Secret Service (gnome-keyring, KWallet) to keep the key there",
                 essential=False,
             )
         return Check(
             "keyring",
             WARN,
-            "no OS keyring backend: knowledge-vault entries and kept "
-            "screenshots cannot be encrypted",
+            "no OS keyring backend: the encrypted data folder needs a passphrase "
+            "(the app asks for it at each start)",
             "install/start gnome-keyring (sudo apt-get install gnome-keyring) or set "
             "MIRIX_PASSPHRASE",
             essential=False,

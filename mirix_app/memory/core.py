@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import secrets
 import shutil
 import threading
 from collections import defaultdict
@@ -16,9 +15,11 @@ from typing import Any
 
 from mirix_app.config import Settings
 from mirix_app.errors import InvalidInput
-from mirix_app.memory.crypto import SecretBox, keyring_key_loader
+from mirix_app.memory import db
+from mirix_app.memory.crypto import SecretBox
 from mirix_app.memory.embed import Embedder
 from mirix_app.memory.inbox import Inbox
+from mirix_app.memory.keys import KeyManager, KeyUnavailable, derive
 from mirix_app.memory.search import SearchHit, search
 from mirix_app.memory.store import Filters, HistoryEntry, Store
 from mirix_app.memory.types import Memory, MemoryType, Source
@@ -49,6 +50,36 @@ class Stats:
     vector_bytes: int
 
 
+def open_data_key(paths: Paths, passphrase: str | None = None) -> bytes:
+    """The master key of this data folder; a plain database from before encryption is
+    encrypted in place on the way. Raises KeyUnavailable, with nothing touched, on a wrong or
+    missing key."""
+    keys = KeyManager(paths, passphrase)
+    dbfile = paths.memory_db
+    legacy_salt: bytes | None = None
+    if not keys.exists() and dbfile.exists() and dbfile.stat().st_size > 0:
+        if not db.is_plaintext(dbfile):
+            raise KeyUnavailable(
+                f"{keys.info_path} is missing, so {dbfile} cannot be decrypted",
+                "restore key.json from a backup of the data folder; nothing was changed",
+            )
+        salt = db.read_plain_meta(dbfile, "key_salt")
+        legacy_salt = base64.b64decode(salt) if salt else None
+    master = keys.master_key(legacy_salt=legacy_salt)
+    db_key = derive(master, "database")
+    plain = [dbfile] if db.is_plaintext(dbfile) else []
+    if paths.backups.is_dir():
+        plain += [p for p in paths.backups.glob("*.db") if db.is_plaintext(p)]
+    for p in plain:
+        db.encrypt_plaintext(p, db_key)
+    return master
+
+
+def open_raw(paths: Paths, passphrase: str | None = None) -> db.Connection:
+    """A fresh, keyed connection to memory.db for maintenance tools and tests."""
+    return db.connect(paths.memory_db, derive(open_data_key(paths, passphrase), "database"))
+
+
 class MemoryCore:
     """Add, change, undo, forget and search memories of all six types."""
 
@@ -59,22 +90,20 @@ class MemoryCore:
         *,
         embedder: Embedder | None = None,
         repair: bool = True,
+        passphrase: str | None = None,
     ) -> None:
         self.paths = paths.ensure()
         self.settings = settings or Settings.load(paths)
         st = self.settings.storage
-        self.secrets = SecretBox(lambda: self._key_loader())
+        master = open_data_key(paths, passphrase)
+        self.secrets = SecretBox(lambda: master)
         self.store = Store(
             paths.memory_db,
+            derive(master, "database"),
             busy_timeout_ms=st.busy_timeout_ms,
             secrets=self.secrets,
             max_text_bytes=st.max_text_bytes,
         )
-        salt = self.store.get_meta("key_salt")
-        if salt is None:
-            salt = base64.b64encode(secrets.token_bytes(16)).decode()
-            self.store.set_meta("key_salt", salt)
-        self._key_loader = keyring_key_loader(base64.b64decode(salt))
         self.embedder = embedder or shared_embedder()
         self.vectors = VectorIndex(self.settings.vectors, paths.vectors, self.embedder)
         self.inbox = Inbox(self.store)

@@ -1,34 +1,18 @@
-"""Encryption of knowledge-vault values with a key held in the OS keyring.
-
-The key is created on first use and stored with `keyring`. Where no keyring backend exists (a
-headless machine), the user must give a passphrase in MIRIX_PASSPHRASE; we never fall back to a
-key file or to plain text silently.
-"""
+"""AES-GCM for knowledge-vault values and kept screenshots, under the data folder's master key
+(see keys.py): a second layer inside the encrypted database, and the only one for files."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import logging
-import os
 import secrets
 from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mirix_app.errors import MirixError
+from mirix_app.memory.keys import KeyUnavailable
 
-log = logging.getLogger(__name__)
-
-KEYRING_SERVICE = "mirix-app"
-KEYRING_USER = "data-key"
-PASSPHRASE_ENV = "MIRIX_PASSPHRASE"
 _PREFIX = "mirix-enc:v1:"
-
-
-class KeyUnavailable(MirixError):
-    pass
 
 
 class SecretBox:
@@ -75,32 +59,3 @@ class SecretBox:
             return self._cipher().decrypt(blob[4:16], blob[16:], None)
         except InvalidTag:
             raise KeyUnavailable("the file cannot be decrypted with this key") from None
-
-
-def keyring_key_loader(salt: bytes) -> Callable[[], bytes]:
-    """Key from the OS keyring (created on first use), else from MIRIX_PASSPHRASE."""
-
-    def load() -> bytes:
-        passphrase = os.environ.get(PASSPHRASE_ENV)
-        if passphrase:
-            return hashlib.scrypt(passphrase.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
-        try:
-            import keyring
-            from keyring.errors import KeyringError, NoKeyringError
-        except ImportError as e:  # pragma: no cover - keyring is a dependency
-            raise KeyUnavailable("the keyring package is missing") from e
-        try:
-            stored = keyring.get_password(KEYRING_SERVICE, KEYRING_USER)
-            if stored:
-                return base64.b64decode(stored)
-            key = AESGCM.generate_key(bit_length=256)
-            keyring.set_password(KEYRING_SERVICE, KEYRING_USER, base64.b64encode(key).decode())
-            log.info("created a new data key in the OS keyring")
-            return key
-        except (NoKeyringError, KeyringError, RuntimeError) as e:
-            raise KeyUnavailable(
-                "no OS keyring is available to hold the encryption key",
-                f"start a Secret Service (e.g. gnome-keyring) or set {PASSPHRASE_ENV} to a passphrase",
-            ) from e
-
-    return load

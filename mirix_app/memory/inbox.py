@@ -8,13 +8,13 @@ nothing and duplicates nothing. Done items stay as the record the timeline shows
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from mirix_app.errors import InvalidInput
 from mirix_app.memory.clock import new_id, normalize_time, now_iso, parse_time, to_iso
+from mirix_app.memory.db import sqlite as sqlite3
 from mirix_app.memory.store import Store
 
 KINDS = ("capture", "chat", "document")

@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from mirix_app.errors import InvalidInput, NotFound, StorageError
-from mirix_app.memory import schema
+from mirix_app.memory import db, schema
 from mirix_app.memory.clock import new_id, now_iso
 from mirix_app.memory.crypto import SecretBox
+from mirix_app.memory.db import sqlite as sqlite3
 from mirix_app.memory.types import Memory, MemoryType, Source, validate_fields, validate_sources
 from mirix_app.paths import make_private_dir, make_private_file
 
@@ -170,12 +170,14 @@ class Store:
     def __init__(
         self,
         path: Path,
+        key: bytes,
         *,
         busy_timeout_ms: int = 5000,
         secrets: SecretBox | None = None,
         max_text_bytes: int = 1_000_000,
     ) -> None:
         self.path = path
+        self._key = key
         self.busy_timeout_ms = busy_timeout_ms
         self.secrets = secrets
         self.max_text_bytes = max_text_bytes
@@ -189,12 +191,7 @@ class Store:
     # -- connections -------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         try:
-            con = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout_ms / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            con = db.connect(self.path, self._key, timeout=self.busy_timeout_ms / 1000)
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute("PRAGMA foreign_keys=ON")
@@ -270,7 +267,7 @@ class Store:
 
     def backup(self, dest: Path) -> Path:
         make_private_dir(dest.parent)
-        target = sqlite3.connect(dest)
+        target = db.connect(dest, self._key)
         try:
             self.con.backup(target)
         finally:

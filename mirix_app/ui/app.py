@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication
 
+from mirix_app.errors import MirixError
 from mirix_app.paths import Paths
 from mirix_app.ui import theme
 from mirix_app.ui.consent import ConsentDialog
@@ -195,7 +196,16 @@ def run(argv: Sequence[str]) -> int:
     except Exception:  # logging must never stop the app
         pass
     theme.apply(qapp)
-    services = Services.open(paths)
+    from mirix_app.ui.unlock import open_services, show_fatal
+
+    try:
+        opened = open_services(paths)
+    except MirixError as e:
+        show_fatal(e)
+        return 1
+    if opened is None:
+        return 1
+    services = opened
     app = MirixApp(services, use_tray=not args.no_tray)
     single.message.connect(app.handle_message)
     if not app.tray_shown:

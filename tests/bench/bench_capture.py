@@ -153,11 +153,13 @@ def proc_cpu(pid: int) -> float:
 def written_since(home: Path, since: float, until: float) -> int:
     """Bytes the service stored in [since, until): queue rows (text, context, meta, ~64 bytes of
     row overhead) plus kept screenshot files. SQLite page slack and the WAL are not counted."""
-    import sqlite3
     from datetime import UTC, datetime
 
+    from mirix_app.memory.core import open_raw
+    from mirix_app.paths import Paths
+
     iso = [datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S") for t in (since, until)]
-    con = sqlite3.connect(home / "data" / "memory.db")
+    con = open_raw(Paths.under(home))
     try:
         rows = con.execute(
             "SELECT coalesce(sum(length(CAST(text AS BLOB)) + length(meta) + length(id) "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -15,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from mirix_app.memory.core import open_raw
+from mirix_app.paths import Paths
 from tests.capture.conftest import QtWindows
 
 
@@ -54,7 +55,7 @@ class Reader:
 
 
 def rows(home: Path) -> list[tuple[str, str, int]]:
-    con = sqlite3.connect(home / "data" / "memory.db")
+    con = open_raw(Paths.under(home))
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         return con.execute(
@@ -140,7 +141,7 @@ def test_kill_9_during_capture_loses_nothing_and_duplicates_nothing(
     assert all(a != b for a, b in itertools.pairwise(texts)), "duplicate capture"
     assert "Final entry" in texts[-1]
     # Every kept screenshot belongs to a committed row (orphans were cleaned on restart).
-    con = sqlite3.connect(mirix_home / "data" / "memory.db")
+    con = open_raw(Paths.under(mirix_home))
     refs = {r[0] for r in con.execute("SELECT image FROM inbox WHERE image IS NOT NULL")}
     con.close()
     files = {

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import sys
 from pathlib import Path
 
 import pytest
 
 from mirix_app.cli import main
+from mirix_app.memory.core import open_raw
 from mirix_app.paths import Paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -208,12 +208,12 @@ def test_locked_database_gives_a_clear_error_and_loses_nothing(
     before = _export(capsys)
     paths = Paths.default()
     paths.settings_file.write_text("[storage]\nbusy_timeout_ms = 200\n")
-    blocker = sqlite3.connect(paths.memory_db)
+    blocker = open_raw(paths)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
         code, _, err = run(capsys, "add", "semantic", "name=x", "summary=y")
     finally:
-        blocker.rollback()
+        blocker.execute("ROLLBACK")
         blocker.close()
     assert code == 1 and "locked" in err
     assert _export(capsys) == before

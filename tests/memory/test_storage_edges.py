@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from mirix_app.config import Settings
 from mirix_app.errors import InvalidInput, StorageError
-from mirix_app.memory import schema
-from mirix_app.memory.core import MemoryCore
-from mirix_app.memory.crypto import KeyUnavailable
+from mirix_app.memory import db, schema
+from mirix_app.memory.core import MemoryCore, open_data_key
+from mirix_app.memory.keys import derive
 from mirix_app.paths import Paths
 
 
-def test_old_schema_is_backed_up_then_migrated(paths: Paths) -> None:
-    con = sqlite3.connect(paths.memory_db)
+def test_old_plain_schema_is_encrypted_backed_up_then_migrated(paths: Paths) -> None:
+    # A data folder from before encryption: plain SQLite, schema v1.
+    con = db.sqlite.connect(paths.memory_db)
     con.executescript(f"BEGIN;{schema.MIGRATIONS[0]}PRAGMA user_version=1;COMMIT;")
     con.execute(
         "INSERT INTO memories(id, type, fields, ts, created_at, updated_at) VALUES "
@@ -33,16 +32,19 @@ def test_old_schema_is_backed_up_then_migrated(paths: Paths) -> None:
     con.close()
     core = MemoryCore.open(paths)
     assert core.store.con.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST
+    assert not db.is_plaintext(paths.memory_db)
+    assert b"sem_01AAAA" not in paths.memory_db.read_bytes()
     backups = list(paths.backups.glob("memory-v1-*.db"))
     assert len(backups) == 1 and backups[0].stat().st_mode & 0o777 == 0o600
-    old = sqlite3.connect(backups[0])
+    assert not db.is_plaintext(backups[0])
+    old = db.connect(backups[0], derive(open_data_key(paths), "database"))
     assert old.execute("PRAGMA user_version").fetchone()[0] == 1
     assert core.get("sem_01AAAAAAAAAAAAAAAAAAAAAAAA").fields["name"] == "a"
     assert core.inbox.backlog() == 0  # the v2 table exists
 
 
 def test_newer_schema_is_refused(paths: Paths) -> None:
-    con = sqlite3.connect(paths.memory_db)
+    con = db.sqlite.connect(paths.memory_db)
     con.execute(f"PRAGMA user_version={schema.LATEST + 1}")
     con.close()
     with pytest.raises(StorageError, match="newer mirix-app"):
@@ -50,65 +52,11 @@ def test_newer_schema_is_refused(paths: Paths) -> None:
 
 
 def test_garbage_database_file_is_a_clear_error(paths: Paths) -> None:
+    MemoryCore.open(paths).close()
     paths.memory_db.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StorageError, match="not a readable mirix database"):
         MemoryCore.open(paths)
     assert paths.memory_db.read_bytes().startswith(b"this is not sqlite")  # untouched
-
-
-def test_wrong_passphrase_cannot_read_vault_and_says_so(
-    paths: Paths, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    core = MemoryCore.open(paths)
-    m = core.new("vault", {"entry_type": "pin", "secret_value": "4321", "caption": "bank pin"})
-    core.close()
-    monkeypatch.setenv("MIRIX_PASSPHRASE", "another passphrase")
-    other = MemoryCore.open(paths)
-    with pytest.raises(KeyUnavailable, match="cannot be decrypted"):
-        other.reveal_secret(m.id)
-
-
-def test_no_keyring_and_no_passphrase_refuses_to_store_secrets(
-    paths: Paths, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import keyring
-    from keyring.backends import fail
-
-    monkeypatch.delenv("MIRIX_PASSPHRASE")
-    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
-    keyring.set_keyring(fail.Keyring())
-    core = MemoryCore.open(paths)
-    core.new("semantic", {"name": "fine", "summary": "non-secret memories still work"})
-    with pytest.raises(KeyUnavailable) as e:
-        core.new("vault", {"entry_type": "pin", "secret_value": "4321", "caption": "pin"})
-    assert "MIRIX_PASSPHRASE" in (e.value.hint or "")
-    assert core.store.count()["vault"] == 0
-
-
-def test_key_lives_in_the_keyring(paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
-    import keyring
-    from keyring.backend import KeyringBackend
-
-    class MemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
-        store: ClassVar[dict[tuple[str, str], str]] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.store.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.store[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.store.pop((service, username), None)
-
-    monkeypatch.delenv("MIRIX_PASSPHRASE")
-    keyring.set_keyring(MemoryKeyring())
-    core = MemoryCore.open(paths)
-    m = core.new("vault", {"entry_type": "pin", "secret_value": "4321", "caption": "pin"})
-    assert ("mirix-app", "data-key") in MemoryKeyring.store
-    core.close()
-    assert MemoryCore.open(paths).reveal_secret(m.id) == "4321"
 
 
 def test_settings_file_errors_are_clear(paths: Paths) -> None:
