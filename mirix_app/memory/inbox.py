@@ -15,6 +15,7 @@ from typing import Any
 from mirix_app.errors import InvalidInput
 from mirix_app.memory.clock import new_id, normalize_time, now_iso, parse_time, to_iso
 from mirix_app.memory.db import sqlite as sqlite3
+from mirix_app.memory.packing import pack, unpack
 from mirix_app.memory.store import Store
 
 KINDS = ("capture", "chat", "document")
@@ -46,7 +47,7 @@ def _row(r: tuple[Any, ...]) -> InboxItem:
         id=r[0],
         kind=r[1],
         at=r[2],
-        text=r[3],
+        text=unpack(r[3]) or "",
         app=r[4],
         window=r[5],
         url=r[6],
@@ -80,7 +81,7 @@ class Inbox:
                 item.id,
                 item.kind,
                 item.at,
-                item.text,
+                pack(item.text),
                 item.app,
                 item.window,
                 item.url,

@@ -19,6 +19,7 @@ from mirix_app.memory import db, schema
 from mirix_app.memory.clock import new_id, now_iso
 from mirix_app.memory.crypto import SecretBox
 from mirix_app.memory.db import sqlite as sqlite3
+from mirix_app.memory.packing import pack, unpack
 from mirix_app.memory.types import Memory, MemoryType, Source, validate_fields, validate_sources
 from mirix_app.paths import make_private_dir, make_private_file
 
@@ -412,8 +413,8 @@ class Store:
                 op,
                 now_iso(),
                 actor,
-                before.to_json() if before else None,
-                after.to_json() if after else None,
+                pack(before.to_json()) if before else None,
+                pack(after.to_json()) if after else None,
             ),
         )
         return int(cur.lastrowid or 0)
@@ -544,7 +545,7 @@ class Store:
                 target = Memory.from_dict(current.to_dict())
                 target.deleted_at = now_iso()
             else:
-                target = Memory.from_dict(json.loads(before_json))
+                target = Memory.from_dict(json.loads(unpack(before_json) or ""))
             target.version = current.version + 1
             target.updated_at = now_iso()
             self._write_row(con, target, new=False)
@@ -581,8 +582,8 @@ class Store:
                 op,
                 at,
                 actor,
-                Memory.from_dict(json.loads(b)) if b else None,
-                Memory.from_dict(json.loads(a)) if a else None,
+                Memory.from_dict(json.loads(unpack(b) or "")) if b else None,
+                Memory.from_dict(json.loads(unpack(a) or "")) if a else None,
                 undone,
             )
             for hid, mid, op, at, actor, b, a, undone in rows

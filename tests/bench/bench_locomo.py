@@ -23,6 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# Benchmarks use throw-away data dirs: a fixed passphrase instead of the OS keyring.
+os.environ.setdefault("MIRIX_PASSPHRASE", "benchmark-only")
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from locomo_data import locomo_path  # noqa: E402

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -25,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+# Benchmarks use throw-away data dirs: a fixed passphrase instead of the OS keyring.
+os.environ.setdefault("MIRIX_PASSPHRASE", "benchmark-only")
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from locomo_data import locomo_path  # noqa: E402

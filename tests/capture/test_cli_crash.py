@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mirix_app.memory.core import open_raw
+from mirix_app.memory.packing import unpack
 from mirix_app.paths import Paths
 from tests.capture.conftest import QtWindows
 
@@ -58,9 +59,10 @@ def rows(home: Path) -> list[tuple[str, str, int]]:
     con = open_raw(Paths.under(home))
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        return con.execute(
+        got = con.execute(
             "SELECT id, text, monitor FROM inbox WHERE kind='capture' ORDER BY seq"
         ).fetchall()
+        return [(i, unpack(t) or "", m) for i, t, m in got]
     finally:
         con.close()
 

@@ -15,7 +15,7 @@ from locomo_data import locomo_path  # noqa: E402
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("script", ["bench_locomo.py", "bench_memory_speed.py"])
+@pytest.mark.parametrize("script", ["bench_locomo.py", "bench_memory_speed.py", "bench_scale.py"])
 def test_memory_bench_quick(script: str) -> None:
     if locomo_path() is None:
         pytest.skip("LoCoMo dev split not found beside the checkout; set MIRIX_LOCOMO")
@@ -36,5 +36,8 @@ def test_memory_bench_quick(script: str) -> None:
         hybrid = float(rows["mirix hybrid"][-6])  # r@10 column
         baseline = float(rows["bm25 baseline (raw turns)"][-6])
         assert hybrid > baseline
+    elif script == "bench_scale.py":
+        assert "simulated month" in r.stdout and "baseline LIKE scan" in r.stdout
+        assert "0 sorted" not in r.stdout
     else:
         assert "mirix hybrid" in r.stdout and "baseline numpy brute-force cosine" in r.stdout
