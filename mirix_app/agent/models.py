@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -54,6 +55,14 @@ class StructuredOutputError(ModelError):
 
 class Cancelled(ModelError):
     """Generation stopped because the caller asked (a job was cancelled or preempted)."""
+
+
+class ModelUnavailable(ModelError):
+    """The model cannot be used at all (a corrupt file, an endpoint that does not answer): the
+    fault is in the setup, not in the input, so work waiting for the model stays queued."""
+
+
+GGUF_MAGIC = b"GGUF"
 
 
 @dataclass
@@ -184,6 +193,10 @@ def parse_structured(raw: str, schema: dict[str, Any]) -> Any:
         value = json.loads(text, strict=False)
     except json.JSONDecodeError as e:
         raise StructuredOutputError(f"not valid JSON: {e.msg} at {e.pos}", raw) from None
+    except RecursionError:
+        raise StructuredOutputError("not valid JSON: nested too deeply", raw) from None
+    except ValueError as e:  # a number with thousands of digits
+        raise StructuredOutputError(f"not valid JSON: {str(e)[:80]}", raw) from None
     problems = validate(value, schema)
     if problems:
         raise StructuredOutputError("does not fit the schema: " + "; ".join(problems[:5]), raw)
@@ -207,6 +220,16 @@ def _is_type(value: Any, kind: str) -> bool:
     return isinstance(value, _TYPES.get(kind, (object,)))
 
 
+def _storable(text: str) -> bool:
+    """Text the memory store can hold: encodable as UTF-8 (no lone surrogate, which a JSON escape
+    like \\ud800 or a broken decoder yields) and without NUL."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def validate(value: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
     """Problems with `value` against a small JSON-schema subset ([] = valid)."""
     problems: list[str] = []
@@ -222,10 +245,14 @@ def validate(value: Any, schema: dict[str, Any], path: str = "$") -> list[str]:
     if "enum" in schema and value not in schema["enum"]:
         problems.append(f"{path}: {str(value)[:30]!r} not one of {schema['enum'][:8]}")
     if isinstance(value, str):
+        if not _storable(value):
+            problems.append(f"{path}: not valid UTF-8 text (a lone surrogate or a NUL)")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             problems.append(f"{path}: longer than {schema['maxLength']}")
         if "minLength" in schema and len(value) < schema["minLength"]:
             problems.append(f"{path}: shorter than {schema['minLength']}")
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"{path}: {value} is not a number")
     if isinstance(value, int | float) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
             problems.append(f"{path}: below {schema['minimum']}")
@@ -325,6 +352,7 @@ class LlamaCppModel(Model):
         self.seed = seed
         self._llm: Any = None
         self._error: str | None = None
+        self._error_file: tuple[int, int] | None = None  # the file's (size, mtime) at the error
         self.lock = threading.RLock()  # a Llama context is not thread-safe
         self.load_seconds = 0.0
 
@@ -344,7 +372,12 @@ class LlamaCppModel(Model):
         with self.lock:
             if self._llm is not None:
                 return
-            path = self.resolved_path()
+            try:
+                path = self.resolved_path()
+                self._check_file(path)
+            except MirixError as e:
+                self._failed(e)
+                raise
             try:
                 from llama_cpp import Llama
             except ImportError as e:
@@ -362,12 +395,38 @@ class LlamaCppModel(Model):
                     verbose=False,
                 )
             except (ValueError, RuntimeError) as e:
-                self._error = str(e)
-                raise ModelError(
-                    f"could not load {path.name}: {e}", "is it a GGUF file llama.cpp supports?"
-                ) from e
+                err = ModelUnavailable(
+                    f"could not load the model file {path}: {e}",
+                    "it may be corrupt or incomplete: download it again, or pick another GGUF "
+                    "file with: mirix model set --path FILE.gguf",
+                )
+                self._failed(err)
+                raise err from e
+            self._error = None
+            self._error_file = None
             self.load_seconds = time.perf_counter() - start
             log.info("loaded %s in %.2fs", path.name, self.load_seconds)
+
+    @staticmethod
+    def _check_file(path: Path) -> None:
+        """A file that is not GGUF at all fails here, clearly, before llama.cpp reads it."""
+        try:
+            with path.open("rb") as f:
+                magic = f.read(4)
+        except OSError as e:
+            raise ModelUnavailable(
+                f"cannot read the model file {path}: {e.strerror}", "check its permissions"
+            ) from e
+        if magic != GGUF_MAGIC:
+            raise ModelUnavailable(
+                f"the model file {path} is corrupt or not a GGUF model",
+                "download it again, or pick another GGUF file with: mirix model set --path "
+                "FILE.gguf",
+            )
+
+    def _failed(self, error: MirixError) -> None:
+        self._error = str(error)
+        self._error_file = _file_id(self.path or _default_path_or_none())
 
     @property
     def llm(self) -> Any:
@@ -382,10 +441,12 @@ class LlamaCppModel(Model):
 
     def status(self) -> ModelStatus:
         try:
-            detail = str(self.resolved_path())
+            path = self.resolved_path()
         except ModelMissing as e:
             return ModelStatus(self.backend, self.name, False, "", e.message)
-        return ModelStatus(self.backend, self.name, self._llm is not None, detail, self._error)
+        if self._error is not None and _file_id(path) != self._error_file:
+            self._error = None  # the file was replaced since: worth another try
+        return ModelStatus(self.backend, self.name, self._llm is not None, str(path), self._error)
 
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -419,6 +480,21 @@ class LlamaCppModel(Model):
                 close = getattr(chunks, "close", None)
                 if close:
                     close()
+
+
+def _file_id(path: Path | None) -> tuple[int, int] | None:
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns) if st is not None else None
+
+
+def _default_path_or_none() -> Path | None:
+    try:
+        return default_gguf_path()
+    except ModelMissing:
+        return None
 
 
 # -- OpenAI-compatible HTTP ------------------------------------------------------------------------
@@ -507,8 +583,16 @@ class OpenAICompatModel(Model):
                     raise ModelError(f"{self.base_url} answered {r.status_code}: {r.text[:200]}")
                 ctype = r.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
-                    data = json.loads(r.read())
-                    content = data["choices"][0]["message"].get("content") or ""
+                    try:
+                        data = json.loads(r.read().decode("utf-8", "replace"))
+                    except (ValueError, RecursionError):
+                        data = None
+                    content = _content(data, "message")
+                    if content is None:
+                        raise ModelError(
+                            f"{self.base_url} did not answer with a chat completion",
+                            "is this an OpenAI-compatible endpoint (…/v1)? check with: mirix model",
+                        )
                     if content:
                         yield content
                     return
@@ -520,18 +604,37 @@ class OpenAICompatModel(Model):
                         break
                     try:
                         event = json.loads(payload)
-                    except json.JSONDecodeError:
-                        continue
-                    choices = event.get("choices") or []
-                    if choices:
-                        piece = (choices[0].get("delta") or {}).get("content")
-                        if piece:
-                            yield piece
+                    except (ValueError, RecursionError):
+                        continue  # a keep-alive or a broken event: the validation decides
+                    piece = _content(event, "delta")
+                    if piece:
+                        yield piece
+        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+            # Nothing answers: not this request's fault, so queued work waits for the server.
+            raise ModelUnavailable(
+                f"cannot reach the model endpoint {self.base_url}: {type(e).__name__}",
+                "is the server running? check with: mirix model",
+            ) from e
         except httpx.HTTPError as e:
             raise ModelError(
                 f"cannot reach the model endpoint {self.base_url}: {type(e).__name__}",
                 "is the server running? check with: mirix model",
             ) from e
+
+
+def _content(reply: Any, key: str) -> str | None:
+    """choices[0][key].content of a (streamed) chat completion: "" when it is empty, None when
+    the reply does not have that shape at all."""
+    choices = reply.get("choices") if isinstance(reply, dict) else None
+    if not isinstance(choices, list):
+        return None
+    if not choices:
+        return ""
+    part = choices[0].get(key) if isinstance(choices[0], dict) else None
+    if not isinstance(part, dict):
+        return None
+    content = part.get("content")
+    return content if isinstance(content, str) else "" if content is None else None
 
 
 # -- scripted (tests) ------------------------------------------------------------------------------

@@ -5,11 +5,17 @@ any database write, so capture (which appends to the inbox) never waits for the 
 is then written in one transaction together with marking its items done. If the model still fails
 after its retries, each item is kept as an episodic memory tagged "unsorted" (search finds it) and
 the item stays queued for a later try; a later success replaces the unsorted memory.
+
+A model that cannot be used at all (its file missing or corrupt, its server not answering) is not
+the items' fault: the batch stops before it writes anything, no attempt is counted against them,
+and `drain` raises the model's error (ModelMissing / ModelUnavailable) saying what to do. The
+items stay in the inbox and are processed once a working model is back.
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
 import time
 import zlib
@@ -32,9 +38,16 @@ from mirix_app.agent.managers import (
     source_for,
     turn_line,
 )
-from mirix_app.agent.models import Cancelled, Model, ModelError, StructuredOutputError
+from mirix_app.agent.models import (
+    Cancelled,
+    Model,
+    ModelError,
+    ModelUnavailable,
+    StructuredOutputError,
+)
 from mirix_app.agent.routing import LineMemory, Route, route
 from mirix_app.agent.settings import AgentSettings
+from mirix_app.errors import ModelMissing
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.types import Memory, MemoryType
@@ -179,8 +192,8 @@ class Pipeline:
                         max_tokens=min(1600, 30 + OUTPUT_TOKENS_PER_ITEM * len(todo)),
                         should_stop=should_stop,
                     )
-                except Cancelled:
-                    raise
+                except (Cancelled, ModelMissing, ModelUnavailable):
+                    raise  # not these items' fault: the batch stops, they stay queued
                 except (StructuredOutputError, ModelError) as e:
                     error = f"{type(e).__name__}: {e.message[:200]}"
                     log.info("model notes failed for %d item(s): %s", len(todo), type(e).__name__)
@@ -201,6 +214,24 @@ class Pipeline:
         res = BatchResult(items=len(items))
         if not items:
             return res
+        if self.model is not None:
+            self.model.load()  # a missing or corrupt model fails here, before any item is touched
+        # Routing remembers lines and turns it has seen; a batch the model fails on is retried
+        # later and must be routed as new again.
+        seen, last_turn = pickle.dumps(self.lines_seen), dict(self.last_turn)  # ~5 ms when full
+        try:
+            return self._process(items, should_stop, res, start)
+        except (Cancelled, ModelMissing, ModelUnavailable):
+            self.lines_seen, self.last_turn = pickle.loads(seen), last_turn
+            raise
+
+    def _process(
+        self,
+        items: list[InboxItem],
+        should_stop: Callable[[], bool] | None,
+        res: BatchResult,
+        start: float,
+    ) -> BatchResult:
         routes = [
             route(it, max_chars=self.settings.capture_chars, lines_seen=self.lines_seen)
             for it in items
@@ -338,6 +369,11 @@ class Pipeline:
                 res = self.process(items, should_stop)
             except Cancelled:
                 break
+            except (ModelMissing, ModelUnavailable) as e:
+                waiting = self.core.inbox.backlog()
+                log.warning("processing stopped, %d item(s) wait: %s", waiting, e.message)
+                note = f"{waiting} item(s) wait in the inbox and are processed once it works"
+                raise type(e)(e.message, f"{e.hint}; {note}" if e.hint else note) from e
             done += len(items)
             if progress is not None:
                 progress(Progress(done, self.core.inbox.backlog(), res))
@@ -412,6 +448,8 @@ class ProcessingJob:
             except BaseException as e:  # reported through .error; never kills the app
                 self.error = e
                 log.warning("processing job failed: %s", type(e).__name__)
+            else:
+                self.error = None
 
         self._thread = threading.Thread(target=target, name="mirix-agent", daemon=True)
         self._thread.start()

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from mirix_app.config import Settings
+from mirix_app.config import Settings, check_value
 from mirix_app.errors import InvalidInput, MirixError
 
 KEYRING_SERVICE = "mirix-app-model"
@@ -37,7 +37,7 @@ class ModelSettings:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelSettings:
-        return _read(cls, settings.extra.get("model", {}), "model")
+        return _read(cls, settings.extra.get("model", {}), "model", settings.source)
 
     def save_into(self, settings: Settings) -> None:
         settings.extra["model"] = dataclasses.asdict(self)
@@ -67,28 +67,39 @@ class AgentSettings:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AgentSettings:
-        return _read(cls, settings.extra.get("agent", {}), "agent")
+        return _read(cls, settings.extra.get("agent", {}), "agent", settings.source)
 
 
-def _read(cls: Any, raw: Any, section: str) -> Any:
+# Lower bounds of numeric settings (NaN and infinity are refused by `check_value`).
+_MINIMUM: dict[str, float] = {
+    "model.n_ctx": 256,
+    "model.n_threads": 1,
+    "model.timeout": 0.1,
+    "agent.batch_size": 1,
+    "agent.items_per_call": 1,
+    "agent.max_attempts": 1,
+    "agent.notes_backlog_limit": 0,
+    "agent.capture_chars": 0,
+    "agent.decide_similarity": -1.0,
+    "agent.episode_merge_minutes": 0,
+}
+
+
+def _read(cls: Any, raw: Any, section: str, source: str = "settings") -> Any:
+    """`source` (the settings file) goes into every error, with the key at fault."""
     if not isinstance(raw, dict):
-        raise InvalidInput(f"settings: [{section}] must be a table")
+        raise InvalidInput(f"{source}: [{section}] must be a table")
     out = cls()
-    known = {f.name: f for f in fields(cls)}
     for key, value in raw.items():
-        if key not in known:
-            raise InvalidInput(f"settings: unknown setting {section}.{key}")
-        expected = type(getattr(out, key))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise InvalidInput(
-                f"settings: {section}.{key} must be {expected.__name__}, got {type(value).__name__}"
-            )
-        setattr(out, key, value)
+        setattr(out, key, check_value(out, section, key, value, source))
+        low = _MINIMUM.get(f"{section}.{key}")
+        if low is not None and value < low:
+            raise InvalidInput(f"{source}: {section}.{key} must be at least {low:g}")
+    if section == "agent" and out.decide_similarity > 1:
+        raise InvalidInput(f"{source}: agent.decide_similarity must be between -1 and 1")
     if section == "model" and out.backend not in BACKEND_NAMES:
         raise InvalidInput(
-            f"settings: model.backend must be one of {', '.join(BACKEND_NAMES)}",
+            f"{source}: model.backend must be one of {', '.join(BACKEND_NAMES)}",
             "llama = a GGUF file on this machine; openai = an OpenAI-compatible endpoint",
         )
     return out

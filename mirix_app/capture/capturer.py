@@ -2,10 +2,14 @@
 changed boxes, redact, optionally keep the screenshot, append to the queue.
 
 Crash safety: the screenshot file (named after the capture id) is written and renamed first, then
-the queue row is committed in one transaction; only then does the in-memory reference move on. A
-crash before the commit leaves an orphan file that the next start removes; a crash after it
-leaves a committed row. After a restart the first frame is compared with the newest queued
-capture of that monitor, so the same screen is not queued twice.
+the queue row is committed in one transaction. A crash before the commit leaves an orphan file
+that the next start removes; a crash after it leaves a committed row. After a restart the first
+frame is compared with the newest queued capture of that monitor, so the same screen is not
+queued twice.
+
+Faults (a full or read-only disk, a locked database): a capture whose write fails is held in
+memory (a few, bounded) and written first by the next cycle; until that works no new screen is
+read, so capture pauses while the fault lasts and nothing it had already read is lost.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mirix_app.capture.change import Box, ChangeDetector, merge_boxes
+from mirix_app.capture.errors import storage_fault
 from mirix_app.capture.ocr import (
     OcrEngine,
     Word,
@@ -32,6 +37,7 @@ from mirix_app.capture.screen import Frame, Grabber, MssGrabber
 from mirix_app.capture.settings import CaptureSettings
 from mirix_app.capture.storage import ScreenshotStore
 from mirix_app.capture.windows import NullAdapter, WindowAdapter, WindowInfo
+from mirix_app.errors import InvalidInput
 from mirix_app.memory.clock import new_id, now_iso
 from mirix_app.memory.inbox import InboxItem
 
@@ -41,6 +47,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FULLY_EXCLUDED = 0.99
+# Captures held in memory while they cannot be written (capture pauses meanwhile, so this is
+# one cycle's worth; the bound only guards against a fault that comes and goes).
+MAX_HELD = 16
+MAX_HELD_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -62,6 +72,20 @@ class CaptureResult:
     ocr_boxes: int = 0
     ocr_fraction: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Held:
+    """A capture read from the screen but not yet written (the disk or database failed)."""
+
+    item: InboxItem
+    blob: bytes | None  # the sealed screenshot, when screenshots are kept
+    at: float  # epoch seconds, names the screenshot file
+    monitor: int
+
+    @property
+    def size(self) -> int:
+        return len(self.item.text.encode()) + len(self.blob or b"")
 
 
 class Capturer:
@@ -107,15 +131,60 @@ class Capturer:
         self.states: dict[int, MonitorState] = {}
         self._last_excluded: list[WindowInfo] = []
         self._cleaned = False
+        self.held: list[Held] = []
+        self.dropped = 0  # held captures given up because the bound was reached
 
     def startup(self) -> None:
         """Remove screenshots a crash left without a queue row, and old ones."""
         if self.screenshots is not None and not self._cleaned:
-            n = self.screenshots.remove_orphans(lambda cid: self.core.inbox.get(cid) is not None)
+            shots = self.screenshots
+            try:
+                n = shots.remove_orphans(lambda cid: self.core.inbox.get(cid) is not None)
+                shots.enforce()
+            except Exception as e:
+                raise storage_fault(e, self.core.paths.data) from e
             if n:
                 log.info("screenshots: removed %d orphan file(s)", n)
-            self.screenshots.enforce()
         self._cleaned = True
+
+    # -- held captures ----------------------------------------------------------------------------
+    def _hold(self, held: Held) -> None:
+        self.held.append(held)
+        while len(self.held) > MAX_HELD or (
+            len(self.held) > 1 and sum(h.size for h in self.held) > MAX_HELD_BYTES
+        ):
+            self.held.pop(0)
+            self.dropped += 1
+            log.warning("capture: too many captures wait to be written; dropped the oldest")
+
+    def flush(self) -> list[CaptureResult]:
+        """Write the held captures, oldest first; the first failure raises a clear StorageError
+        and keeps that capture and the ones after it held."""
+        out = []
+        while self.held:
+            h = self.held[0]
+            try:
+                if h.blob is not None and h.item.image is None and self.screenshots is not None:
+                    h.item.image = self.screenshots.write(h.blob, h.item.id, h.at)
+                self.core.inbox.put(h.item)
+            except InvalidInput as e:  # this capture can never be written: do not block the rest
+                log.warning("capture: dropped a capture that cannot be stored: %s", e.message)
+                self.held.pop(0)
+                self.dropped += 1
+                continue
+            except Exception as e:
+                raise storage_fault(e, self.core.paths.data) from e
+            self.held.pop(0)
+            out.append(CaptureResult(h.monitor, True, "kept", item=h.item))
+        if out and self.screenshots is not None:
+            self.screenshots.enforce()
+        return out
+
+    def _latest(self, monitor: int) -> InboxItem | None:
+        try:
+            return self.core.inbox.latest("capture", monitor)
+        except Exception as e:
+            raise storage_fault(e, self.core.paths.data) from e
 
     def close(self) -> None:
         self.grabber.close()
@@ -124,6 +193,12 @@ class Capturer:
     # -- one cycle --------------------------------------------------------------------------------
     def capture(self, cancelled: Callable[[], bool] = lambda: False) -> list[CaptureResult]:
         self.startup()
+        # What an earlier fault left unwritten goes first; while that fails, no new screen is read.
+        flushed = self.flush()
+        results = self._capture(cancelled)
+        return sorted(flushed + results, key=lambda r: r.monitor)
+
+    def _capture(self, cancelled: Callable[[], bool]) -> list[CaptureResult]:
         at = now_iso()
         t0 = time.perf_counter()
         frames = self.grabber.grab_all()
@@ -223,7 +298,7 @@ class Capturer:
         )
         same = text == st.text and window == st.window
         if st.frame is None:
-            last = self.core.inbox.latest("capture", frame.monitor)
+            last = self._latest(frame.monitor)
             same = last is not None and last.text == text and last.window == window
         # The same text in the same window is not a new capture (also right after a restart);
         # a screen with no text is worth a row only with its screenshot.
@@ -233,11 +308,11 @@ class Capturer:
             return result
 
         cap_id = new_id("cap")
-        image = None
+        blob = None
         if self.screenshots is not None:
             t = time.perf_counter()
-            image = self.screenshots.save(frame, cap_id)
-            timings["store_ms"] = round((time.perf_counter() - t) * 1000, 2)
+            blob = self.screenshots.seal(frame)
+            timings["seal_ms"] = round((time.perf_counter() - t) * 1000, 2)
         meta: dict[str, Any] = {
             "words": len(words),
             "confidence": mean_confidence(words),
@@ -262,13 +337,15 @@ class Capturer:
             window=window or None,
             url=ctx.url if ctx else None,
             monitor=frame.monitor,
-            image=image,
             meta=meta,
         )
-        self.core.inbox.put(item)
-        if self.screenshots is not None:
-            self.screenshots.enforce()
+        # Read and accepted: from here the capture is held until written, and the monitor moves
+        # on, so a fault neither loses it nor reads the same screen again.
         self._advance(st, frame, grabbed, words, text, window)
+        self._hold(Held(item, blob, time.time(), frame.monitor))
+        t = time.perf_counter()
+        self.flush()
+        timings["store_ms"] = round((time.perf_counter() - t) * 1000, 2)
         result.kept, result.reason, result.item = True, "kept", item
         log.info(
             "capture kept: monitor %d, %d words, %d box(es), %.1f%% of the screen read, %d redaction(s)",

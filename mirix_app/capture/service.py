@@ -2,8 +2,12 @@
 pause/resume, idle/lock skipping, a status the UI can show, and a clean stop.
 
 Capture only appends to the queue; it never waits for the model. A failing cycle (no tesseract, a
-bad grab) sets the status to ERROR with a hint and the next cycle tries again: the service does
-not die. Listeners are called from the capture thread; the UI must hop to its own thread.
+bad grab, a full or read-only disk, a locked database) sets the status to ERROR with what to do;
+capture then pauses and retries on its own with a growing delay (interval x 2^n, at most
+`max_backoff_seconds`), and goes back to RECORDING by itself once a cycle works again. A capture
+read but not written is held in memory and written first (see capturer.py). The service does not
+die: no exception leaves a cycle. Listeners are called from the capture thread; the UI must hop to
+its own thread.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mirix_app.capture.capturer import Capturer, CaptureResult
+from mirix_app.capture.errors import storage_fault
 from mirix_app.capture.settings import CaptureSettings
 from mirix_app.capture.windows import WindowAdapter, adapter_for_platform
 from mirix_app.errors import MirixError
@@ -40,7 +45,7 @@ class Status(enum.StrEnum):
     RECORDING = "recording"
     PAUSED = "paused"
     IDLE = "idle"  # skipping: no input for a while, or the screen is locked
-    ERROR = "error"  # the last cycle failed; the next one tries again
+    ERROR = "error"  # the last cycle failed; capture retries by itself (see retry_at)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class ServiceState:
     cycles: int = 0
     kept: int = 0
     errors: int = 0
+    retry_at: str | None = None  # ISO time of the next try after a failed cycle
+    held: int = 0  # captures read but not yet written (a fault); written when it clears
 
 
 Listener = Callable[[ServiceState, list[CaptureResult]], None]
@@ -66,12 +73,18 @@ class PauseFile:
 
     def set(self, until: float | None) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"until": until}), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        tmp.replace(self.path)
+        try:
+            tmp.write_text(json.dumps({"until": until}), encoding="utf-8")
+            os.chmod(tmp, 0o600)
+            tmp.replace(self.path)
+        except OSError as e:
+            raise storage_fault(e, self.path.parent) from e
 
     def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as e:
+            raise storage_fault(e, self.path.parent) from e
 
     def get(self, now: float | None = None) -> tuple[bool, float | None]:
         """(paused, until); an expired pause is removed."""
@@ -123,6 +136,7 @@ class CaptureService:
         capturer: Capturer | None = None,
         adapter: WindowAdapter | None = None,
         clock: Callable[[], float] = time.time,
+        max_backoff_seconds: float = 60.0,
     ) -> None:
         self.core = core
         self.settings = settings or CaptureSettings.from_settings(core.settings)
@@ -139,6 +153,9 @@ class CaptureService:
         self._scheduler: Any = None
         self._stop_focus: Callable[[], None] | None = None
         self._last_focus_trigger = 0.0
+        self.max_backoff = max_backoff_seconds
+        self._failures = 0  # consecutive failed cycles
+        self._retry_at = 0.0  # clock time before which a failing capture does not try again
 
     # -- state and listeners ----------------------------------------------------------------------
     @property
@@ -218,6 +235,15 @@ class CaptureService:
             threading.Thread(target=shutdown, daemon=True).start()
             if not done.wait(timeout):
                 log.warning("capture: a cycle did not stop within %.0f s", timeout)
+        if self.capturer.held:
+            try:
+                self.capturer.flush()
+            except MirixError as e:
+                log.warning(
+                    "capture stopped with %d capture(s) unwritten: %s",
+                    len(self.capturer.held),
+                    e.message,
+                )
         self.capturer.close()
         self._set(status=Status.STOPPED, message="")
         log.info("capture stopped")
@@ -247,6 +273,7 @@ class CaptureService:
 
     def resume(self) -> None:
         self.pause_file.clear()
+        self._retry_at = 0.0  # the user asked: try now, not after the backoff
         self._set(
             status=Status.RECORDING if self.running else Status.STOPPED,
             paused_until=None,
@@ -257,7 +284,15 @@ class CaptureService:
 
     # -- one scheduled cycle ----------------------------------------------------------------------
     def tick(self) -> list[CaptureResult]:
-        """Run one cycle unless paused/idle/locked; never raises."""
+        """Run one cycle unless paused/idle/locked or backing off after a fault; never raises."""
+        try:
+            return self._tick()
+        except Exception as e:  # the scheduler would only log it: show it, and back off
+            log.exception("capture cycle failed")
+            self._failed(f"capture failed: {type(e).__name__}: {e}", "see the log file")
+            return []
+
+    def _tick(self) -> list[CaptureResult]:
         s = self.settings
         paused, until = self.pause_file.get(self.clock())
         if paused:
@@ -274,30 +309,17 @@ class CaptureService:
             if idle is not None and idle >= s.idle_after_seconds:
                 self._set(status=Status.IDLE, message="no input", paused_until=None)
                 return []
+        if self._failures and self.clock() < self._retry_at:
+            return []  # backing off: the error stays shown until a try works
         try:
             results = self.job.run()
         except MirixError as e:
             log.warning("capture cycle failed: %s", e.message)
-            self._set(
-                status=Status.ERROR,
-                message=e.message,
-                hint=e.hint,
-                paused_until=None,
-                cycles=self._state.cycles + 1,
-                errors=self._state.errors + 1,
-            )
+            self._failed(e.message, e.hint)
             return []
-        except Exception as e:
-            log.exception("capture cycle failed")
-            self._set(
-                status=Status.ERROR,
-                message=f"capture failed: {type(e).__name__}: {e}",
-                hint="see the log file",
-                paused_until=None,
-                cycles=self._state.cycles + 1,
-                errors=self._state.errors + 1,
-            )
-            return []
+        if self._failures:
+            log.info("capture recovered after %d failed cycle(s)", self._failures)
+        self._failures = 0
         kept = sum(1 for r in results if r.kept)
         self._set(
             results,
@@ -305,11 +327,33 @@ class CaptureService:
             message="",
             hint=None,
             paused_until=None,
+            retry_at=None,
+            held=len(self.capturer.held),
             cycles=self._state.cycles + 1,
             kept=self._state.kept + kept,
             last_capture_at=now_iso() if kept else self._state.last_capture_at,
         )
         return results
+
+    def _failed(self, message: str, hint: str | None) -> None:
+        """ERROR with what to do, and when capture tries again by itself."""
+        self._failures += 1
+        delay = min(self.max_backoff, self.settings.interval_seconds * 2 ** (self._failures - 1))
+        self._retry_at = self.clock() + delay
+        held = len(self.capturer.held)
+        note = "capture is paused and resumes by itself once this is fixed"
+        if held:
+            note += f"; {held} capture(s) wait in memory to be saved"
+        self._set(
+            status=Status.ERROR,
+            message=message,
+            hint=f"{hint}; {note}" if hint else note,
+            paused_until=None,
+            retry_at=to_iso(datetime.fromtimestamp(self._retry_at, UTC)),
+            held=held,
+            cycles=self._state.cycles + 1,
+            errors=self._state.errors + 1,
+        )
 
 
 def parse_duration(text: str) -> float | None:

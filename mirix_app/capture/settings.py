@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from mirix_app.config import Settings
+from mirix_app.config import Settings, check_value
 from mirix_app.errors import InvalidInput
 
 SECTION = "capture"
@@ -44,37 +45,45 @@ class CaptureSettings:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CaptureSettings:
-        return cls.from_dict(settings.extra.get(SECTION, {}))
+        return cls.from_dict(settings.extra.get(SECTION, {}), source=settings.source)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> CaptureSettings:
+    def from_dict(cls, raw: dict[str, Any], source: str = "settings") -> CaptureSettings:
+        """`source` (the settings file) goes into every error, with the key at fault."""
         if not isinstance(raw, dict):
-            raise InvalidInput("settings: [capture] must be a table")
+            raise InvalidInput(f"{source}: [capture] must be a table")
         s = cls()
         for key, value in raw.items():
-            if not hasattr(s, key):
-                raise InvalidInput(f"settings: unknown setting capture.{key}")
-            expected = type(getattr(s, key))
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise InvalidInput(
-                    f"settings: capture.{key} must be {expected.__name__}, "
-                    f"got {type(value).__name__}"
-                )
-            setattr(s, key, value)
-        s.validate()
+            setattr(s, key, check_value(s, SECTION, key, value, source))
+        s.validate(source)
         return s
 
-    def validate(self) -> None:
-        if self.interval_seconds < 0.1:
-            raise InvalidInput("settings: capture.interval_seconds must be at least 0.1")
-        if self.screenshot_format not in ("webp", "jpeg"):
-            raise InvalidInput("settings: capture.screenshot_format must be webp or jpeg")
-        if not 1 <= self.screenshot_quality <= 100:
-            raise InvalidInput("settings: capture.screenshot_quality must be 1..100")
-        if self.min_changed_blocks < 1 or self.block_threshold < 1:
-            raise InvalidInput("settings: capture change thresholds must be positive")
+    def validate(self, source: str = "settings") -> None:
+        checks: list[tuple[bool, str, str]] = [
+            (self.interval_seconds >= 0.1, "interval_seconds", "at least 0.1"),
+            (self.idle_after_seconds >= 0, "idle_after_seconds", "0 (never skip) or more"),
+            (self.block_threshold >= 1, "block_threshold", "positive"),
+            (self.min_changed_blocks >= 1, "min_changed_blocks", "positive"),
+            (0 <= self.ocr_min_confidence <= 100, "ocr_min_confidence", "0..100"),
+            (self.ocr_timeout_seconds > 0, "ocr_timeout_seconds", "above 0"),
+            (self.screenshot_format in ("webp", "jpeg"), "screenshot_format", "webp or jpeg"),
+            (1 <= self.screenshot_quality <= 100, "screenshot_quality", "1..100"),
+            (self.screenshot_max_width >= 16, "screenshot_max_width", "at least 16"),
+            (self.retention_days >= 0, "retention_days", "0 or more"),
+            (self.storage_budget_mb >= 0, "storage_budget_mb", "0 or more"),
+        ]
+        for ok, key, want in checks:
+            if not ok:  # NaN fails every comparison, so it lands here too
+                raise InvalidInput(f"{source}: capture.{key} must be {want}")
+        for key in ("exclude_apps", "exclude_titles"):
+            for pattern in getattr(self, key):
+                try:
+                    re.compile(pattern)
+                except (re.error, TypeError) as e:
+                    raise InvalidInput(
+                        f"{source}: capture.{key} has a bad pattern {str(pattern)[:60]!r}: {e}",
+                        'patterns are Python regular expressions, e.g. "keepass|bitwarden"',
+                    ) from None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -8,24 +8,30 @@ outlive the screenshots they came from.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from mirix_app.capture.errors import ScreenshotUnreadable
+from mirix_app.capture.errors import ScreenshotUnreadable, storage_fault
 from mirix_app.capture.screen import Frame
 from mirix_app.paths import make_private_dir
 
 log = logging.getLogger(__name__)
 
 SUFFIX = ".mxe"
+# What `encode` writes (PNG: files from older versions); nothing else is decoded.
+READ_FORMATS = ("WEBP", "JPEG", "PNG")
+# 16K x 4K: far over any kept screenshot (they are downscaled to `max_width`).
+MAX_PIXELS = 64_000_000
 _NAME = re.compile(r"^(\d{8}T\d{6}Z)_")
 
 
@@ -81,25 +87,43 @@ class ScreenshotStore:
             image.save(out, "JPEG", quality=self.quality, optimize=False)
         return out.getvalue()
 
+    def seal(self, frame: Frame) -> bytes:
+        """The encoded, encrypted image, ready to write (no disk access)."""
+        return self.sealer.seal_bytes(self.encode(frame))
+
     def save(self, frame: Frame, capture_id: str, at: float | None = None) -> str:
         """Encrypt and write atomically; returns the path relative to the data dir."""
+        return self.write(self.seal(frame), capture_id, at)
+
+    def write(self, blob: bytes, capture_id: str, at: float | None = None) -> str:
+        """Write a sealed image atomically; a full or read-only disk raises a StorageError with
+        what to do, and leaves no partial file behind."""
         at = time.time() if at is None else at
         files = self._list()  # scan before writing, so the new file is not listed twice
         stamp = datetime.fromtimestamp(at, UTC).strftime("%Y%m%dT%H%M%SZ")
-        day = make_private_dir(self.root / stamp[:8])
         ext = "webp" if self.fmt == "webp" else "jpg"
-        path = day / f"{stamp}_{capture_id}.{ext}{SUFFIX}"
-        blob = self.sealer.seal_bytes(self.encode(frame))
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp: Path | None = None
         try:
-            os.write(fd, blob)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+            day = make_private_dir(self.root / stamp[:8])
+            path = day / f"{stamp}_{capture_id}.{ext}{SUFFIX}"
+            tmp = path.with_name(path.name + ".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                view = memoryview(blob)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
+        except OSError as e:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            raise storage_fault(e, self.data_dir) from e
         self.bytes_written += len(blob)
-        files.append(Kept(path, len(blob), at))
+        if not any(k.path == path for k in files):
+            files.append(Kept(path, len(blob), at))
         return path.relative_to(self.data_dir).as_posix()
 
     # -- reading ----------------------------------------------------------------------------------
@@ -116,17 +140,42 @@ class ScreenshotStore:
             raise ScreenshotUnreadable(
                 f"screenshot {ref} is no longer kept", "it was removed by retention or budget"
             ) from None
+        except (OSError, ValueError) as e:  # a folder, no permission, a NUL in the name
+            reason = getattr(e, "strerror", None) or "not a file name"
+            raise ScreenshotUnreadable(f"screenshot {ref} cannot be read: {reason}") from None
         if not blob:
             raise ScreenshotUnreadable(f"screenshot {ref} is empty (0 bytes)")
         try:
             data = self.sealer.open_bytes(blob)
         except MirixError as e:
             raise ScreenshotUnreadable(f"screenshot {ref} cannot be decrypted: {e.message}") from e
+        except ValueError:  # too short to hold a nonce: a truncated file
+            raise ScreenshotUnreadable(
+                f"screenshot {ref} cannot be decrypted: the file is truncated"
+            ) from None
+        # Only the formats this store writes are read (Pillow would try dozens on any bytes), and
+        # the size is checked before the pixels are decoded, so a damaged header claiming
+        # gigapixels costs nothing.
         try:
-            image = Image.open(io.BytesIO(data))
-            image.load()
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise ScreenshotUnreadable(f"screenshot {ref} is corrupt: {e}") from e
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(io.BytesIO(data), formats=READ_FORMATS)
+                if image.width * image.height > MAX_PIXELS:
+                    raise ScreenshotUnreadable(
+                        f"screenshot {ref} is corrupt: it claims {image.width}x{image.height} "
+                        "pixels"
+                    )
+                image.load()
+        except ScreenshotUnreadable:
+            raise
+        except UnidentifiedImageError:
+            raise ScreenshotUnreadable(
+                f"screenshot {ref} is corrupt: not a WebP or JPEG image"
+            ) from None
+        except Exception as e:  # Pillow raises many types on damaged data (OSError, SyntaxError,
+            # struct.error, EOFError, DecompressionBombError...): all mean the same here
+            reason = str(e).split("\n")[0][:120] or type(e).__name__
+            raise ScreenshotUnreadable(f"screenshot {ref} is corrupt: {reason}") from e
         return image
 
     # -- retention --------------------------------------------------------------------------------
@@ -164,6 +213,10 @@ class ScreenshotStore:
                 removed += 1
             except FileNotFoundError:
                 pass
+            except OSError as e:  # a read-only disk: keep capturing, delete later
+                log.warning("screenshots: cannot delete an old file: %s", e.strerror)
+                self._files = None
+                break
         if removed:
             log.info("screenshots: removed %d old file(s), %d bytes kept", removed, total)
         return removed

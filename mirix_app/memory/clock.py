@@ -31,7 +31,12 @@ def parse_time(value: str) -> datetime:
 
 
 def normalize_time(value: str) -> str:
-    return to_iso(parse_time(value))
+    """ISO UTC with milliseconds; ValueError on anything else (also on a time that leaves the
+    calendar when moved to UTC, e.g. 0001-01-01T00:00+05:00)."""
+    try:
+        return to_iso(parse_time(value))
+    except OverflowError:
+        raise ValueError(f"time out of range: {value[:40]!r}") from None
 
 
 def new_id(prefix: str) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import secrets
 from collections.abc import Callable
 
@@ -39,7 +40,12 @@ class SecretBox:
     def open(self, sealed: str) -> str:
         if not self.is_sealed(sealed):
             return sealed
-        blob = base64.urlsafe_b64decode(sealed[len(_PREFIX) :])
+        try:
+            blob = base64.urlsafe_b64decode(sealed[len(_PREFIX) :])
+        except (ValueError, binascii.Error):
+            raise KeyUnavailable("a knowledge-vault value is damaged (not valid base64)") from None
+        if len(blob) < 12 + 16:
+            raise KeyUnavailable("a knowledge-vault value is damaged (too short)")
         try:
             return self._cipher().decrypt(blob[:12], blob[12:], None).decode("utf-8")
         except InvalidTag:
@@ -55,6 +61,8 @@ class SecretBox:
     def open_bytes(self, blob: bytes) -> bytes:
         if not blob.startswith(b"MXE1"):
             raise KeyUnavailable("not an encrypted mirix file")
+        if len(blob) < 4 + 12 + 16:
+            raise KeyUnavailable("the encrypted file is truncated")
         try:
             return self._cipher().decrypt(blob[4:16], blob[16:], None)
         except InvalidTag:

@@ -16,12 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 from mirix_app.errors import InvalidInput
 from mirix_app.memory.clock import normalize_time, now_iso, to_iso
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.types import (
+    Memory,
+    MemoryType,
+    Source,
+    validate_fields,
+    validate_sources,
+    validate_tags,
+)
 
 if TYPE_CHECKING:
     from mirix_app.memory.core import MemoryCore
 
 MAX_FILE_BYTES = 200_000_000
+CONTEXT_CHARS = 2000  # of each neighbouring turn kept in a message's details
 
 
 @dataclass
@@ -48,21 +56,28 @@ def parse_locomo_time(value: str) -> str:
 def load(path: Path) -> list[Message]:
     try:
         size = path.stat().st_size
-    except OSError as e:
-        raise InvalidInput(f"cannot read {path}: {e.strerror}") from None
-    if size > MAX_FILE_BYTES:
-        raise InvalidInput(
-            f"{path} is {size:,} bytes; conversation files up to {MAX_FILE_BYTES:,} are read"
-        )
+        if size > MAX_FILE_BYTES:
+            raise InvalidInput(
+                f"{path} is {size:,} bytes; conversation files up to {MAX_FILE_BYTES:,} are read"
+            )
+        raw = path.read_bytes()
+    except OSError as e:  # missing, a folder, no permission
+        raise InvalidInput(f"cannot read {path}: {e.strerror or type(e).__name__}") from None
+    hint = "expected a JSON list of messages or a LoCoMo file"
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(raw.decode("utf-8-sig"))  # -sig: a BOM from a Windows editor is fine
     except UnicodeDecodeError as e:
-        raise InvalidInput(f"{path} is not UTF-8 text (byte {e.start})") from None
+        raise InvalidInput(f"{path} is not UTF-8 text (byte {e.start})", hint) from None
     except json.JSONDecodeError as e:
         raise InvalidInput(
-            f"{path} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})",
-            "expected a JSON list of messages or a LoCoMo file",
+            f"{path} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})", hint
         ) from None
+    except RecursionError:
+        raise InvalidInput(
+            f"{path} is not a conversation: its JSON is nested too deeply", hint
+        ) from None
+    except ValueError as e:  # a number with thousands of digits
+        raise InvalidInput(f"{path} is not valid JSON: {str(e)[:80]}", hint) from None
     return parse(data, str(path))
 
 
@@ -73,9 +88,35 @@ def parse(data: Any, name: str = "input") -> list[Message]:
         data = data["messages"]
     if not isinstance(data, list):
         raise InvalidInput(f"{name}: expected a list of messages or LoCoMo conversations")
-    if data and all(isinstance(d, dict) and "conversation" in d for d in data):
-        return list(_locomo(data, name))
-    return list(_generic(data, name))
+    if data and all(
+        isinstance(d, dict) and "conversation" in d and not isinstance(d["conversation"], str)
+        for d in data
+    ):
+        messages = list(_locomo(data, name))
+    else:  # a generic message may name its conversation with a string
+        messages = list(_generic(data, name))
+    for m in messages:
+        _check_text(m, name)
+    return messages
+
+
+def _check_text(msg: Message, name: str) -> None:
+    """Text the database can hold: no lone surrogates (JSON escapes like \\ud800), no NUL."""
+    for what, value in (
+        ("conversation", msg.conversation),
+        ("id", msg.id),
+        ("speaker", msg.speaker),
+        ("text", msg.text),
+        ("caption", msg.caption or ""),
+    ):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                f"{name}: message {msg.id[:40]!r}: its {what} holds invalid UTF-8 (a lone surrogate)"
+            ) from None
+        if "\x00" in value:
+            raise InvalidInput(f"{name}: message {msg.id[:40]!r}: its {what} holds a NUL character")
 
 
 def _locomo(samples: list[dict[str, Any]], name: str) -> Iterator[Message]:
@@ -91,7 +132,13 @@ def _locomo(samples: list[dict[str, Any]], name: str) -> Iterator[Message]:
         )
         for num, key in sessions:
             when = conv.get(f"{key}_date_time")
-            time = parse_locomo_time(when) if isinstance(when, str) else None
+            try:
+                time = parse_locomo_time(when) if isinstance(when, str) else None
+            except InvalidInput as e:
+                raise InvalidInput(
+                    f"{name}: {cid} {key}_date_time: {e.message}",
+                    "LoCoMo times look like '1:56 pm on 8 May, 2023'",
+                ) from None
             for i, turn in enumerate(conv[key]):
                 if not isinstance(turn, dict) or not isinstance(turn.get("text"), str):
                     raise InvalidInput(f"{name}: {cid} {key} turn {i} has no text")
@@ -149,10 +196,10 @@ def to_memory(
     Friday") means little alone. The memory cites only its own message."""
     at = msg.time or now_iso()
     context = []
-    if before is not None:
-        context.append(_line(before))
-    if after is not None:
-        context.append(_line(after))
+    for near in (before, after):
+        if near is not None:  # context only: a neighbour's whole text is its own memory
+            line = _line(near)
+            context.append(line if len(line) <= CONTEXT_CHARS else line[:CONTEXT_CHARS] + "…")
     return Memory(
         type=MemoryType.EPISODIC,
         fields={
@@ -186,6 +233,7 @@ def ingest(core: MemoryCore, path: Path, *, conversation: str | None = None) -> 
         ):
             seen.add((uri, ref[0]))
     new = []
+    limit = core.settings.storage.max_text_bytes
     for i, m in enumerate(messages):
         if (uris[m.conversation], m.id) in seen:
             continue
@@ -193,6 +241,19 @@ def ingest(core: MemoryCore, path: Path, *, conversation: str | None = None) -> 
         after = messages[i + 1] if i + 1 < len(messages) else None
         if after is not None and after.conversation != m.conversation:
             after = None
-        new.append(to_memory(m, uris[m.conversation], before, after))
+        new.append(_checked(to_memory(m, uris[m.conversation], before, after), m, path, limit))
     core.add_many(new, actor="import")
     return len(new), len(messages) - len(new)
+
+
+def _checked(memory: Memory, msg: Message, path: Path, max_bytes: int) -> Memory:
+    """Validate before any write, so the error names the file and the message (the store would
+    refuse the same memory, but without saying where it came from)."""
+    where = f"{msg.conversation} " if msg.conversation else ""
+    try:
+        validate_fields(memory.type, memory.fields, max_bytes=max_bytes)
+        validate_tags(memory.tags)
+        validate_sources([s.to_dict() for s in memory.sources])
+    except InvalidInput as e:
+        raise InvalidInput(f"{path}: {where}message {msg.id[:40]!r}: {e.message}", e.hint) from None
+    return memory

@@ -862,6 +862,11 @@ def _storage_error(e: sqlite3.Error, path: Path) -> StorageError:
             f"{path} is not a readable mirix database ({e})",
             "restore it from data/backups or move it aside",
         )
+    if "disk i/o error" in text:
+        return StorageError(
+            f"could not read or write the memory database ({path}): disk I/O error",
+            "check that its disk is not full, read-only or failing; nothing was written",
+        )
     if "unable to open" in text:
         return StorageError(
             f"cannot open {path}", "check that the data folder exists and is writable"

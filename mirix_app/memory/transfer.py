@@ -40,22 +40,29 @@ def parse_lines(stream: IO[bytes], name: str = "input") -> list[Memory]:
     """Read and validate every line first; any bad line stops the import before a write."""
     out: list[Memory] = []
     seen: set[str] = set()
-    for lineno, raw in enumerate(stream, 1):
+    # readline(limit): a file with no line breaks is refused after MAX_LINE_BYTES, not read whole
+    lines = iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b"")
+    for lineno, raw in enumerate(lines, 1):
         if len(raw) > MAX_LINE_BYTES:
             raise InvalidInput(f"{name}:{lineno}: line is over {MAX_LINE_BYTES:,} bytes")
         try:
-            text = raw.decode("utf-8")
+            # -sig on the first line: a BOM from a Windows editor is not part of the data
+            text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
         except UnicodeDecodeError as e:
             raise InvalidInput(f"{name}:{lineno}: not valid UTF-8 (byte {e.start})") from None
         if not text.strip():
             continue
+        hint = "each line must be one JSON object, as `mirix export` writes"
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as e:
             raise InvalidInput(
-                f"{name}:{lineno}: not valid JSON ({e.msg} at column {e.colno})",
-                "each line must be one JSON object, as `mirix export` writes",
+                f"{name}:{lineno}: not valid JSON ({e.msg} at column {e.colno})", hint
             ) from None
+        except RecursionError:
+            raise InvalidInput(f"{name}:{lineno}: JSON nested too deeply", hint) from None
+        except ValueError as e:  # a number with thousands of digits
+            raise InvalidInput(f"{name}:{lineno}: not valid JSON ({str(e)[:80]})", hint) from None
         try:
             m = Memory.from_dict(obj)
         except MirixError as e:
@@ -75,14 +82,15 @@ def import_memories(
     identical lines change nothing, so importing the same file twice is harmless."""
     report = ImportReport()
     store = core.store
+    for n, m in enumerate(memories, 1):  # before any write: a bad value stops the whole import
+        if m.type.value == "vault":
+            _check_sealed(core, m, n)
     with store.write() as con:
         for m in memories:
             if m.type.value == "vault":
                 value = m.fields["secret_value"]
                 if not core.secrets.is_sealed(value):
                     m.fields["secret_value"] = core.secrets.seal(value)
-                else:
-                    core.secrets.open(value)  # fails clearly if sealed with another key
             existing = None
             if m.id:
                 row = con.execute("SELECT 1 FROM memories WHERE id=?", (m.id,)).fetchone()
@@ -97,6 +105,24 @@ def import_memories(
                 report.replaced += 1
     core.sync_vectors()
     return report
+
+
+def _check_sealed(core: MemoryCore, m: Memory, n: int) -> None:
+    """A sealed vault value must open with this install's key (a clear error otherwise)."""
+    value = m.fields["secret_value"]
+    if not core.secrets.is_sealed(value):
+        return
+    which = f"vault memory {m.id}" if m.id else f"vault memory #{n} (no id)"
+    try:
+        core.secrets.open(value)
+    except MirixError as e:
+        raise InvalidInput(f"{which}: {e.message}", e.hint) from None
+    except (ValueError, TypeError):  # bad base64, too short for a nonce: damaged, not a key issue
+        raise InvalidInput(
+            f"{which}: its sealed value is damaged",
+            "export it again with `mirix export`, or put the value in clear with "
+            "`mirix export --reveal-secrets`",
+        ) from None
 
 
 def _same(core: MemoryCore, a: Memory, b: Memory) -> bool:

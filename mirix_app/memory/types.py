@@ -129,16 +129,19 @@ class Source:
         if not isinstance(ref, str) or not ref:
             raise InvalidInput("a source needs a non-empty 'ref' (capture id, message id, path...)")
         at = raw.get("at")
+        extra: dict[str, str | None] = {}
         for name in ("uri", "app", "window"):
             if raw.get(name) is not None and not isinstance(raw[name], str):
                 raise InvalidInput(f"source {name} must be a string")
+            value = raw.get(name)
+            extra[name] = None if value is None else _clean_str(value, f"source {name}")
         return cls(
             kind=kind,
             ref=_clean_str(ref, "source ref"),
             at=_time(at, "source at") if at is not None else None,
-            uri=raw.get("uri"),
-            app=raw.get("app"),
-            window=raw.get("window"),
+            uri=extra["uri"],
+            app=extra["app"],
+            window=extra["window"],
         )
 
     def label(self) -> str:

@@ -211,8 +211,8 @@ def test_chat_without_citations_falls_back_to_top_memories(core: Any) -> None:
     assert core.inbox.backlog() == 0
 
 
-def test_vault_values_only_when_asked(core: Any) -> None:
-    core.new(
+def test_vault_values_only_when_revealed_in_the_app(core: Any) -> None:
+    v = core.new(
         "vault",
         {
             "entry_type": "password",
@@ -221,14 +221,23 @@ def test_vault_values_only_when_asked(core: Any) -> None:
             "sensitivity": "high",
         },
     )
-    model = ScriptedModel(default="ok")
+    model = ScriptedModel(default=lambda req: f"It is {req.prompt[-200:]}")
     agent = ChatAgent(core, model)
     agent.ask("What did I set up for the home wifi?", remember=False).text()
     assert (
         "hunter22" not in model.requests[-1].prompt and "wifi password" in model.requests[-1].prompt
     )
-    agent.ask("What is my home wifi password?", remember=False).text()
-    assert "hunter22-xyz" in model.requests[-1].prompt
+    # Asking is not revealing: the entry is cited and offered, its value stays out of the prompt.
+    reply = agent.ask("What is my home wifi password?", remember=False)
+    reply.text()
+    assert "hunter22" not in model.requests[-1].prompt and reply.secret_asks == [v.id]
+    # Revealed in the app for this question: the value may be used, and is not kept in history.
+    reply = agent.ask("What is my home wifi password?", remember=False, reveal={v.id})
+    reply.text()
+    assert "hunter22-xyz" in model.requests[-1].prompt and reply.secret_asks == []
+    assert all("hunter22" not in h["content"] for h in agent.history)
+    agent.ask("And the guest one?", remember=False).text()
+    assert "hunter22" not in model.requests[-1].prompt
 
 
 def test_topics_of_a_question() -> None:

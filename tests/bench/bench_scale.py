@@ -67,7 +67,7 @@ def simulated_month(
             lines = lines[-40:]
             yield t, app, window, "\n".join(lines)
             t += timedelta(seconds=rng.uniform(8, 20))
-            if rng.random() < 0.01:
+            if rng.random() < 0.0015:
                 t += timedelta(minutes=rng.uniform(10, 60))  # a meeting, lunch: the screen idles
 
 
@@ -148,10 +148,10 @@ def main() -> int:
         con = core.store.con
         for q in queries[: max(10, nq // 4)]:
             terms = [x.strip('"*') for x in (fts_query(q) or "").split(" OR ")][:4]
-            where = " OR ".join("fields LIKE ?" for _ in terms) or "1"
+            score = " + ".join("(fields LIKE ?)" for _ in terms) or "0"
             t = time.perf_counter()
-            con.execute(
-                f"SELECT id FROM memories WHERE deleted_at IS NULL AND ({where}) LIMIT 10",
+            con.execute(  # naive keyword search: rank every row by how many terms it holds
+                f"SELECT id FROM memories WHERE deleted_at IS NULL ORDER BY {score} DESC LIMIT 10",
                 [f"%{x}%" for x in terms],
             ).fetchall()
             like.append((time.perf_counter() - t) * 1000)
@@ -174,7 +174,7 @@ def main() -> int:
         name = "mirix hybrid + app filter" if mode == "filtered" else f"mirix {mode}"
         print(f"{name:44} {statistics.median(lat[mode]):8.1f} {pct(lat[mode], 0.95):8.1f}")
     print(
-        f"{'baseline LIKE scan (same rows)':44} {statistics.median(like):8.1f} "
+        f"{'baseline LIKE scan, ranked (same rows)':44} {statistics.median(like):8.1f} "
         f"{pct(like, 0.95):8.1f}"
     )
     print(f"\ntarget: hybrid p95 <= {TARGET_P95_MS:.0f} ms (memory core, 100k memories)")
