@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -49,7 +50,13 @@ def search(
     mode: str = "hybrid",
     prefix: bool = False,
     settings: SearchSettings | None = None,
+    sync: bool = True,
+    pool: Executor | None = None,
 ) -> list[SearchHit]:
+    """`sync=False` skips applying pending vector changes first (every write applies its own
+    right after it commits; an interactive search need not wait for another thread's).
+    With `pool`, the vector half (embed + nearest neighbours) runs there while this thread runs
+    BM25; both release the GIL, so on two cores the search takes the longer of the two."""
     if mode not in MODES:
         raise InvalidInput(f"unknown search mode {mode!r}", f"use one of {', '.join(MODES)}")
     if limit <= 0:
@@ -65,11 +72,20 @@ def search(
     n = max(limit * 4, 40) if not filters.narrows_rows else max(limit * 20, 400)
     bm: list[tuple[str, float]] = []
     raw: list[tuple[str, float]] = []
-    if mode in ("hybrid", "bm25"):
-        bm = core.store.bm25(query, filters, limit=n, prefix=prefix)
-    if mode in ("hybrid", "vector"):
+    if mode in ("hybrid", "vector") and sync:
         core.sync_vectors()
-        raw = core.vectors.query(core.embedder.embed_one(query), types, n)
+
+    def nearest() -> list[tuple[str, float]]:
+        return core.vectors.query(core.embedder.embed_one(query), types, n)
+
+    pending = pool.submit(nearest) if pool is not None and mode == "hybrid" else None
+    if mode in ("hybrid", "bm25"):
+        # bm25 applies the filters after ranking; only vectors need the wider net.
+        bm = core.store.bm25(query, filters, limit=max(limit * 4, 40), prefix=prefix)
+    if pending is not None:
+        raw = pending.result()
+    elif mode in ("hybrid", "vector"):
+        raw = nearest()
     # One lookup gives both what passes the filters and each candidate's time (for recency).
     times = core.store.times(list(dict.fromkeys([i for i, _ in bm] + [i for i, _ in raw])), filters)
     vec = [(i, s) for i, s in raw if i in times and s >= settings.min_similarity]
