@@ -286,7 +286,18 @@ class Capturer:
         text, redactions = redact(assemble(words))
 
         ctx = self._context(frame, here, excluded, active)
-        window = ctx.title if ctx else None
+        # Titles and URLs carry secrets too (tokens in URLs, "password=..." in a terminal title).
+        window, url = None, None
+        for part in ("title", "url"):
+            value = getattr(ctx, part, None) if ctx else None
+            if value:
+                value, found = redact(value)
+                for k, v in found.items():
+                    redactions[k] = redactions.get(k, 0) + v
+            if part == "title":
+                window = value
+            else:
+                url = value
         result = CaptureResult(
             frame.monitor,
             False,
@@ -335,7 +346,7 @@ class Capturer:
             text=text,
             app=(ctx.app or None) if ctx else None,
             window=window or None,
-            url=ctx.url if ctx else None,
+            url=url or None,
             monitor=frame.monitor,
             meta=meta,
         )

@@ -1,9 +1,15 @@
-"""One instance per data folder: a second launch asks the first (over QLocalSocket) to come forward."""
+"""One instance per data folder: a second launch asks the first (over QLocalSocket) to come forward.
+
+The socket lives in a folder only this user can enter (`Paths.runtime()`), not in /tmp, where
+another user could claim the predictable name first (and take every later launch's message), and
+it is made user-only (UserAccessOption). On Windows the name is a named pipe, also user-only.
+"""
 
 from __future__ import annotations
 
 import getpass
 import hashlib
+import sys
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
@@ -12,9 +18,12 @@ from mirix_app.paths import Paths
 
 
 def server_name(paths: Paths) -> str:
-    """Per user and data folder, so two test runs (or two MIRIX_HOMEs) don't collide."""
+    """Per user and data folder, so two test runs (or two MIRIX_HOMEs) don't collide: a full
+    socket path in the user's private runtime folder (a pipe name on Windows)."""
     digest = hashlib.sha1(f"{getpass.getuser()}:{paths.data}".encode()).hexdigest()[:16]
-    return f"mirix-app-{digest}"
+    if sys.platform == "win32":
+        return f"mirix-app-{digest}"
+    return str(paths.runtime() / f"mirix-app-{digest}")
 
 
 def send_to_running(name: str, message: str = "show", timeout_ms: int = 500) -> bool:
