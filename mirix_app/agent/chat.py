@@ -2,17 +2,26 @@
 with citations to memory ids and their sources. What the user says goes to the inbox as a chat item
 (so it becomes memory too, through the same pipeline as everything else).
 
-Vault values of sensitivity medium/high never enter the prompt unless the question asks for them.
+What the chat agent can do: answer. It has no tools: nothing in an answer is executed, no memory is
+changed and no setting written by chatting (the question itself becomes memory later, through the
+pipeline and its rules). Retrieved memories are data between markers they cannot close.
+
+Vault values never enter a prompt (a remote endpoint would receive them, and a model can be talked
+into repeating anything it sees) unless the user revealed that entry in the app and passes its id
+in `reveal`. A question that asks for a secret gets the entry cited and its id in
+`ChatReply.secret_asks`, so the UI can offer to reveal it; secrets typed into the question are
+masked in the prompt, and earlier turns keep no secret values.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 from mirix_app.agent import prompts
 from mirix_app.agent.models import ChatMessage, Model
+from mirix_app.agent.routing import mask_secrets
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.store import STOP_WORDS, Filters
@@ -73,6 +82,8 @@ class ChatReply:
     answer: str = ""
     citations: list[Citation] = field(default_factory=list)
     done: bool = False
+    # Vault entries the question asks for whose values were not revealed: the UI may offer them.
+    secret_asks: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[str]:
         parts: list[str] = []
@@ -137,7 +148,9 @@ class ChatAgent:
         self.limit, self.context_chars = limit, context_chars
         self.history: list[ChatMessage] = []
 
-    def retrieve(self, question: str, limit: int | None = None) -> list[Retrieved]:
+    def retrieve(
+        self, question: str, limit: int | None = None, *, reveal: Collection[str] = ()
+    ) -> list[Retrieved]:
         """Hybrid search for the whole question and for each topic, fused by reciprocal rank."""
         limit = limit or self.limit
         queries = [question, *topics(question)]
@@ -153,15 +166,18 @@ class ChatAgent:
                 mems[h.memory.id] = h.memory
                 fused[h.memory.id] = fused.get(h.memory.id, 0.0) + weight / (60 + rank)
         best = sorted(fused, key=lambda i: (-fused[i], i))[:limit]
-        return [Retrieved(mems[i], self.render(mems[i], question), fused[i]) for i in best]
+        return [Retrieved(mems[i], self.render(mems[i], question, reveal), fused[i]) for i in best]
 
-    def render(self, m: Memory, question: str) -> str:
+    def render(self, m: Memory, question: str, reveal: Collection[str] = ()) -> str:
         f = m.fields
         when = m.time[:16].replace("T", " ")
         if m.type is MemoryType.VAULT:
-            shown = "(hidden)"
-            if f.get("sensitivity") == "low" or asks_for_secret(question, m):
+            if m.id in reveal:
                 shown = self.core.reveal_secret(m.id)
+            elif asks_for_secret(question, m):
+                shown = "(hidden: the user can reveal it in the app)"
+            else:
+                shown = "(hidden)"
             return f"vault {f.get('entry_type')}: {f.get('caption')} = {shown}"
         if m.type is MemoryType.EPISODIC:
             return f"{when} {f.get('summary')} {str(f.get('details') or '')[:300]}".strip()
@@ -174,12 +190,22 @@ class ChatAgent:
         blocks = self.core.browse(Filters(types=[MemoryType.CORE]), limit=20)
         return [f"{m.fields['label']}: {m.fields['value']}" for m in blocks]
 
-    def ask(self, question: str, *, remember: bool = True, max_tokens: int = 300) -> ChatReply:
-        """Start an answer: retrieval happens now, generation as the reply is iterated."""
+    def ask(
+        self,
+        question: str,
+        *,
+        remember: bool = True,
+        max_tokens: int = 300,
+        reveal: Collection[str] = (),
+    ) -> ChatReply:
+        """Start an answer: retrieval happens now, generation as the reply is iterated.
+
+        `reveal`: ids of vault entries the user revealed in the app for this question; only their
+        values may enter the prompt."""
         question = question.strip()
         if remember and question:
             self.core.inbox.put(InboxItem(kind="chat", text=question, meta={"role": "user"}))
-        retrieved = self.retrieve(question)
+        retrieved = self.retrieve(question, reveal=reveal)
         budget = self.context_chars
         context: list[tuple[str, str]] = []
         for r in retrieved:
@@ -187,20 +213,36 @@ class ChatAgent:
                 break
             context.append((r.memory.id, r.text))
             budget -= len(r.text)
-        msgs = prompts.chat_messages(self.core_blocks(), context, question, self.history)
+        asked = mask_secrets(question)  # a secret typed in goes to the vault, not the model
+        msgs = prompts.chat_messages(self.core_blocks(), context, asked, self.history)
         used = [r for r in retrieved if r.memory.id in {c[0] for c in context}]
+        revealed = [
+            self.core.reveal_secret(r.memory.id)
+            for r in used
+            if r.memory.type is MemoryType.VAULT and r.memory.id in reveal
+        ]
+        secret_asks = [
+            r.memory.id
+            for r in used
+            if r.memory.type is MemoryType.VAULT
+            and r.memory.id not in reveal
+            and asks_for_secret(question, r.memory)
+        ]
 
         def pieces() -> Iterator[str]:
             parts: list[str] = []
             for p in self.model.stream(msgs, max_tokens=max_tokens):
                 parts.append(p)
                 yield p
+            answer = "".join(parts)
+            for value in revealed:  # a revealed value is for this answer only
+                answer = answer.replace(value, "[secret]")
             self.history.extend(
                 [
-                    {"role": "user", "content": question},
-                    {"role": "assistant", "content": "".join(parts)},
+                    {"role": "user", "content": asked},
+                    {"role": "assistant", "content": mask_secrets(answer)},
                 ]
             )
             self.history = self.history[-6:]
 
-        return ChatReply(question, used, pieces())
+        return ChatReply(question, used, pieces(), secret_asks=secret_asks)

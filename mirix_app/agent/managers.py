@@ -5,9 +5,15 @@ types that should change. Each type manager retrieves similar stored memories th
 core and decides add / update / merge / delete / noop: exact keys first (a fact's subject, a
 document's title, a window's episode), the model only on close calls. `apply` then writes the
 decisions inside the caller's batch and enforces the rules in code, whatever the model said:
-work from screens, files and imported conversations may add and update, but may not delete (or
-merge away) a memory it did not create, and may not touch core blocks or vault entries it did not
-create. Vault values never reach a prompt.
+- work from screens, files and imported conversations (content) may add memories, and may update,
+  merge or delete only memories that content work made; never core blocks, never what the user
+  made or said;
+- an item whose text reads as instructions to an AI (routing.instruction_like), or a model decision
+  taken on a prompt that showed such text, may only add: no update, merge or delete at all, even
+  when the item is a message the user typed (pasted text is not the user's request);
+- the user's own words may change anything but core blocks, which are rewritten, never deleted,
+  and a rewrite may only shorten, never drop or invent a line.
+Vault values never reach a prompt.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from mirix_app.agent import prompts
+from mirix_app.agent import prompts, routing
 from mirix_app.agent.models import Model, ModelError, StructuredOutputError
 from mirix_app.agent.routing import Fact, Route
 from mirix_app.errors import MirixError, NotFound
@@ -54,6 +60,7 @@ class Candidate:
     tags: list[str] = field(default_factory=list)
     key: str = ""  # identity for exact matching (a fact tag, a document title, an episode)
     fact: Fact | None = None
+    tainted: bool = False  # made from text that reads as instructions to the agent
 
     def text(self) -> str:
         return (
@@ -71,6 +78,7 @@ class Action:
     other: str = ""
     fields: dict[str, Any] | None = None
     note: str = ""
+    tainted: bool = False  # decided by a model whose prompt held instruction-like text
 
 
 @dataclass
@@ -123,13 +131,15 @@ def may_delete(target: Memory, trusted: bool) -> str | None:
 
 
 def may_update(target: Memory, trusted: bool) -> str | None:
-    if trusted or target.type not in (MemoryType.CORE, MemoryType.VAULT):
+    """None if allowed, else why not: content work may only change what content work made."""
+    if trusted:
         return None
-    return (
-        may_delete(target, trusted)
-        if target.type is MemoryType.VAULT
-        else "core needs the user's words"
-    )
+    if target.type is MemoryType.CORE:
+        return "core needs the user's words"
+    return may_delete(target, trusted)
+
+
+TAINTED = "the input holds text that reads as instructions to the agent"
 
 
 # -- meta manager ----------------------------------------------------------------------------------
@@ -254,7 +264,10 @@ def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
             )
     keyed = {c.fields.get("name", "").lower() for c in out if c.type is MemoryType.SEMANTIC}
     raw = it.text or ""
-    for name, sentence in notes.facts if notes and not route.facts else []:
+    # The model's facts: not over the user's own stated facts, not from a question (it states
+    # nothing), not from text that holds instructions.
+    model_facts = notes is not None and not (route.facts or route.question or route.injected)
+    for name, sentence in notes.facts if notes and model_facts else []:
         # Only facts the input states (the model may not invent), never over a secret.
         if name.lower() in keyed or not grounded(f"{name} {sentence}", raw, need=0.8):
             continue
@@ -271,6 +284,8 @@ def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
                 tags=topic_tags,
             )
         )
+    for c in out:
+        c.tainted = bool(route.injected)
     return out
 
 
@@ -319,14 +334,23 @@ class TypeManager:
     def ask_model(self, cand: Candidate, near: list[Memory]) -> Action:
         assert self.model is not None
         ids = [m.id for m in near]
-        msgs = prompts.decide_messages(
-            self.mtype.value, cand.text()[:600], [(m.id, m.search_text()[:300]) for m in near]
-        )
+        new = cand.text()[:600]
+        stored = [(m.id, m.search_text()[:300]) for m in near]
+        msgs = prompts.decide_messages(self.mtype.value, new, stored)
+        # A stored memory may hold instructions too (indirect injection): the model read them,
+        # so its decision is only taken as "add".
+        tainted = any(routing.instruction_like(t) for t in [new, *(t for _, t in stored)])
         try:
             out = self.model.structured(msgs, prompts.decide_schema(ids), max_tokens=160)
         except (StructuredOutputError, ModelError) as e:
             log.info("decision fell back to add (%s)", type(e).__name__)
             return Action("add", cand, note="model failed")
+        action = self._action(cand, near, out)
+        action.tainted = tainted
+        return action
+
+    def _action(self, cand: Candidate, near: list[Memory], out: dict[str, Any]) -> Action:
+        ids = [m.id for m in near]
         op, target, other = out["action"], out["target"], out["other"]
         summary = str(out.get("summary") or "").strip()
         if op == "add" or (op != "add" and target not in ids):
@@ -524,8 +548,7 @@ class CoreManager(TypeManager):
                     max_tokens=min(1024, limit // 2),
                 )
                 text = str(out["value"]).strip()
-                # Accept only a rewrite that keeps the newest fact and fits.
-                if 0 < len(text) <= limit and grounded(lines[-1], text, need=0.99):
+                if 0 < len(text) <= limit and faithful_rewrite(lines, text):
                     return text, []
             except (StructuredOutputError, ModelError):
                 pass
@@ -533,6 +556,16 @@ class CoreManager(TypeManager):
         while len("\n".join(lines)) > limit and len(lines) > 1:
             moved.append(lines.pop(0))
         return "\n".join(lines), moved
+
+
+def faithful_rewrite(lines: list[str], text: str) -> bool:
+    """A rewrite of a core block only shortens it: the newest line is all there, every other line
+    mostly there, and nothing is said that the block did not say."""
+    if not lines or not grounded(lines[-1], text, need=0.99):
+        return False
+    if not all(grounded(ln, text, need=0.6) for ln in lines if words(ln)):
+        return False
+    return grounded(text, "\n".join(lines), need=0.9)
 
 
 def make_managers(
@@ -577,6 +610,12 @@ def _apply_one(
     target = b.get(a.target)
     if target.deleted_at is not None:
         raise NotFound(a.target)
+    if (a.tainted or c.tainted) and a.op in ("delete", "update", "merge"):
+        # Only an episode this very work made may grow (consecutive captures of one window).
+        own_episode = a.note == "same episode" and not may_update(target, False)
+        if not own_episode:
+            _refuse(b, a, c, result, episodes, TAINTED)
+            return
     if a.op == "noop":
         b.update(target.id, add_sources=c.sources)
         result.noop += 1
@@ -584,9 +623,7 @@ def _apply_one(
     if a.op == "delete":
         why = may_delete(target, c.trusted)
         if why:
-            result.refused.append(f"delete {target.id}: {why}")
-            log.info("refused delete of %s: %s", target.id, why)
-            _add(b, c, result, episodes, None)  # the input is still kept
+            _refuse(b, a, c, result, episodes, why)
             return
         b.trash(target.id)
         result.deleted.append(target.id)
@@ -595,8 +632,7 @@ def _apply_one(
     # update / merge
     why = may_update(target, c.trusted)
     if why:
-        result.refused.append(f"{a.op} {target.id}: {why}")
-        _add(b, c, result, episodes, None)
+        _refuse(b, a, c, result, episodes, why)
         return
     fields = dict(
         a.fields
@@ -634,6 +670,23 @@ def _apply_one(
     result.updated.append(target.id)
     if episodes is not None and c.key and target.type is MemoryType.EPISODIC:
         episodes.recent[c.key] = (target.id, str(c.fields["occurred_at"]))
+
+
+def _refuse(
+    b: Batch,
+    a: Action,
+    c: Candidate,
+    result: Applied,
+    episodes: EpisodicManager | None,
+    why: str,
+) -> None:
+    """Refuse the change; the input is still kept, as a memory of its own (a keyed one carries its
+    key, so the next sighting of the same document or procedure updates this copy)."""
+    result.refused.append(f"{a.op} {a.target}: {why}")
+    log.info("refused %s of %s: %s", a.op, a.target, why)
+    if c.key and c.type in (MemoryType.PROCEDURAL, MemoryType.RESOURCE, MemoryType.VAULT):
+        c.tags = sorted({*c.tags, c.key[:200]})
+    _add(b, c, result, episodes, None)
 
 
 def _add(

@@ -45,7 +45,7 @@ from mirix_app.agent.models import (
     ModelUnavailable,
     StructuredOutputError,
 )
-from mirix_app.agent.routing import LineMemory, Route, route
+from mirix_app.agent.routing import LineMemory, Route, mask_secrets, route
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.errors import ModelMissing
 from mirix_app.memory.core import MemoryCore
@@ -273,7 +273,14 @@ class Pipeline:
                 if r.item.id in failed and not self._unsorted_of(r.item):
                     b.add(self._unsorted(r))
                     res.applied.added.append("unsorted")
-            b.inbox_done([r.item.id for r, _ in plan if r.item.id not in failed])
+            # A secret said in chat now lives sealed in the vault: the message's record keeps
+            # only a mask, so the value is nowhere else in clear.
+            masked = {
+                r.item.id: mask_secrets(r.item.text)
+                for r, cands in plan
+                if any(c.type is MemoryType.VAULT for c in cands)
+            }
+            b.inbox_done([r.item.id for r, _ in plan if r.item.id not in failed], masked)
         for item_id in unsorted_ids:
             self.core.inbox.retry_later(item_id, failed[item_id])
         res.sorted = len(plan) - len(unsorted_ids)

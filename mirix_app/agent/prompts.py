@@ -1,5 +1,6 @@
 """Prompts and output schemas. Captured content is data: it goes between <data> markers that it
-cannot close itself, and the code that applies the model's output enforces the rules anyway.
+cannot close itself (`quote_data`), and the code that applies the model's output enforces the rules
+anyway (managers.apply).
 
 Each system prompt is fixed text, so llama.cpp reuses its KV cache across calls (the variable part
 comes after it). Every string in a schema has maxLength and every array maxItems: without them a
@@ -12,13 +13,28 @@ import re
 from typing import Any
 
 from mirix_app.agent.models import ChatMessage
+from mirix_app.agent.routing import INVISIBLE
 
-_MARKERS = re.compile(r"(?i)</?\s*(?:data|item|system|instructions?)\s*>|<\|[^|>]*\|>")
+# Every angle bracket and its look-alikes (full-width, small, CJK, mathematical, modifier) become
+# single guillemets, so the only "<data>" and "</data>" in a prompt are ours and chat-template
+# tokens ("<|im_start|>") cannot be formed; line breaks the model might read as such become "\n";
+# a "[2]" or "[sem_...]" at the start of a line cannot pose as one of our numbered items or ids.
+_ANGLES = str.maketrans(
+    {
+        **dict.fromkeys("<\uff1c\ufe64\u2329\u3008\u27e8\u02c2\u276e\u29fc\u1438", "\u2039"),
+        **dict.fromkeys(">\uff1e\ufe65\u232a\u3009\u27e9\u02c3\u276f\u29fd\u1433", "\u203a"),
+    }
+)
+_BREAKS = re.compile("\r\n?|[\u2028\u2029\x85\x0b\x0c]")
+_LINE_TAG = re.compile(r"(?m)^(\s*)\[([^\]\n]{1,40})\]")
 
 
 def quote_data(text: str) -> str:
-    """Neutralize anything in captured text that could pose as our markers or chat tokens."""
-    return _MARKERS.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+    """Captured text made safe to put between our <data> markers: it cannot close them, open
+    another block, forge an item or an id, or form a chat-template token. Invisible characters
+    (zero-width, bidi controls) go: they only serve to hide words from our checks."""
+    text = _BREAKS.sub("\n", INVISIBLE.sub("", text)).translate(_ANGLES)
+    return _LINE_TAG.sub(r"\1(\2)", text)
 
 
 EXTRACT_SYSTEM = (
@@ -162,9 +178,15 @@ def chat_messages(
     msgs: list[ChatMessage] = [
         {"role": "system", "content": f"{CHAT_SYSTEM}\nAbout the user:\n<data>\n{about}\n</data>"}
     ]
-    msgs.extend((history or [])[-6:])
+    # The question and earlier turns are the user's, but may hold pasted text: no markers either.
+    msgs.extend(
+        {"role": h["role"], "content": quote_data(h["content"])} for h in (history or [])[-6:]
+    )
     msgs.append(
-        {"role": "user", "content": f"Memories:\n<data>\n{mem}\n</data>\nQuestion: {question}"}
+        {
+            "role": "user",
+            "content": f"Memories:\n<data>\n{mem}\n</data>\nQuestion: {quote_data(question)}",
+        }
     )
     return msgs
 

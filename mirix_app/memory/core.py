@@ -330,5 +330,7 @@ class Batch:
     def get(self, memory_id: str) -> Memory:
         return self.core.store.get_in(self.con, memory_id)
 
-    def inbox_done(self, ids: list[str]) -> None:
-        self.core.inbox.done_in(self.con, ids)
+    def inbox_done(self, ids: list[str], texts: dict[str, str] | None = None) -> None:
+        """Mark items done; `texts` replaces what an item keeps (e.g. a secret now in the vault,
+        masked in the record of the message it came from)."""
+        self.core.inbox.done_in(self.con, ids, texts)

@@ -106,10 +106,16 @@ class Inbox:
         r = self.store.con.execute(f"SELECT {_COLS} FROM inbox WHERE id=?", (item_id,)).fetchone()
         return _row(r) if r else None
 
-    def done_in(self, con: sqlite3.Connection, ids: list[str]) -> None:
+    def done_in(
+        self, con: sqlite3.Connection, ids: list[str], texts: dict[str, str] | None = None
+    ) -> None:
         con.executemany(
             "UPDATE inbox SET status='done', done_at=? WHERE id=?", [(now_iso(), i) for i in ids]
         )
+        if texts:
+            con.executemany(
+                "UPDATE inbox SET text=? WHERE id=?", [(pack(t), i) for i, t in texts.items()]
+            )
 
     def retry_later(self, item_id: str, error: str, *, max_attempts: int = 5) -> None:
         """Count a failed attempt; back off exponentially; give up (status failed) at the cap."""

@@ -200,7 +200,8 @@ def test_prompt_injection_from_a_screen_changes_nothing_it_may_not(core: Any, pa
         core.get(vault.id).deleted_at is None
         and core.get(core_block.id).fields["value"] == "name: Sam"
     )
-    assert any("delete" in r for r in res.applied.refused)
+    # Text that reads as instructions to the agent: the item may only add (no facts, no decisions).
+    assert not res.applied.deleted and not res.applied.updated
     assert (
         paths.settings_file.read_bytes() if paths.settings_file.exists() else None
     ) == settings_before

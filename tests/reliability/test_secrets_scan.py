@@ -487,11 +487,6 @@ def test_vault_value_and_export_are_sealed_on_disk(tmp_path: Path) -> None:
 
 
 # -- leaks outside capture/privacy.py -------------------------------------------------------------
-CHAT_LEAK = (
-    "a secret typed into chat stays in plain text in its inbox row: agent/chat.py ChatAgent.ask "
-    "puts the raw question in the inbox (done items are kept as the record), while routing seals "
-    "the value into the vault; the row's text needs mask_secrets()/redact() once the vault has it"
-)
 
 
 class _Screen:
@@ -567,7 +562,6 @@ def test_window_title_with_a_secret_is_redacted(core: Any) -> None:
     assert TITLE_SECRET not in f"{stored.window} {stored.url}", stored.window
 
 
-@pytest.mark.xfail(strict=True, reason=CHAT_LEAK)
 def test_secret_typed_into_chat_is_not_kept_in_the_inbox(core: Any) -> None:
     from mirix_app.agent.chat import ChatAgent
     from mirix_app.agent.pipeline import Pipeline
