@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,9 @@ def fts_terms(text: str, *, prefix: bool = False) -> list[str]:
 def fts_query(text: str, *, prefix: bool = False) -> str | None:
     terms = fts_terms(text, prefix=prefix)
     return " OR ".join(terms) if terms else None
+
+
+HISTORY_BURST_SECONDS = 30 * 60
 
 
 class Store:
@@ -406,6 +410,25 @@ class Store:
         before: Memory | None,
         after: Memory | None,
     ) -> int:
+        if op == "update" and actor == "agent" and after is not None:
+            # The agent grows an episode with every capture of a window: one history entry per
+            # burst (its first `before`, its latest `after`) instead of one per capture, which
+            # was a third of the database. Undo then reverts the burst as a whole.
+            last = con.execute(
+                "SELECT id, op, actor, at, undone_by FROM history WHERE memory_id=? "
+                "ORDER BY id DESC LIMIT 1",
+                (memory_id,),
+            ).fetchone()
+            if (
+                last is not None
+                and (last[1], last[2], last[4]) == ("update", "agent", None)
+                and _seconds_since(last[3]) < HISTORY_BURST_SECONDS
+            ):
+                con.execute(
+                    "UPDATE history SET after=?, at=? WHERE id=?",
+                    (pack(after.to_json()), now_iso(), last[0]),
+                )
+                return int(last[0])
         cur = con.execute(
             "INSERT INTO history(memory_id, op, at, actor, before, after) VALUES (?,?,?,?,?,?)",
             (
@@ -856,6 +879,14 @@ class Store:
         with self.write() as con:
             for table in [*tables, "inbox"] if inbox else tables:
                 con.execute(f"DELETE FROM {table}")
+
+
+def _seconds_since(iso: str) -> float:
+    try:
+        then = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return float("inf")
+    return (datetime.now(UTC) - then).total_seconds()
 
 
 def _chunks(items: list[Any], n: int) -> Iterator[list[Any]]:

@@ -131,3 +131,17 @@ def test_delete_everything_leaves_nothing(core: MemoryCore) -> None:
     for f in core.paths.data.rglob("*"):
         if f.is_file():
             assert b"Unforgettable" not in f.read_bytes(), f
+
+
+def test_agent_updates_in_a_burst_share_one_history_entry(core: MemoryCore) -> None:
+    m = core.new("episodic", {"summary": "editing notes", "details": "line 1"}, actor="agent")
+    core.update(m.id, actor="agent", fields={"details": "line 1\nline 2"})
+    core.update(m.id, actor="agent", fields={"details": "line 1\nline 2\nline 3"})
+    core.update(m.id, actor="user", fields={"summary": "editing my notes"})
+    ops = [(h.op, h.actor) for h in core.history(m.id)]
+    assert ops == [("create", "agent"), ("update", "agent"), ("update", "user")]
+    burst = core.history(m.id)[1]
+    assert burst.before is not None and burst.before.fields["details"] == "line 1"
+    assert burst.after is not None and burst.after.fields["details"].endswith("line 3")
+    core.undo(m.id)  # the user's edit
+    assert core.undo(m.id).fields["details"] == "line 1"  # the agent's whole burst

@@ -8,7 +8,7 @@ it never opens Chroma here, so nothing is shared with the killed process or cach
 trials):
 
 - PRAGMA integrity_check is ok; the FTS index holds exactly the live memories; every memory has
-  one history row per version;
+  between one and `version` history rows;
 - every acknowledged capture / chat row, memory, update and trash is there (lost = 0);
 - no inbox item made into two live episodes, no memory citing one source twice, no acked direct
   write stored twice, no two consecutive captures of one monitor with the same text and window
@@ -315,9 +315,10 @@ def verify(home: Path, acks: list[tuple[str, str, str]], fig: Figures, trial: in
                 f"(missing {len(live_seqs - fts)}, extra {len(fts - live_seqs)})"
             )
         history = dict(con.execute("SELECT memory_id, count(*) FROM history GROUP BY memory_id"))
-        off = [mid for mid, r in memories.items() if history.get(mid, 0) != r[3]]
+        # Agent updates within a burst share one entry (store.HISTORY_BURST_SECONDS).
+        off = [mid for mid, r in memories.items() if not 1 <= history.get(mid, 0) <= r[3]]
         if off:
-            fig.inconsistent.append(f"{where}: history rows != version for {off[:5]}")
+            fig.inconsistent.append(f"{where}: history rows not in 1..version for {off[:5]}")
         outbox = core.store.outbox_size()
 
         def tags(mid: str) -> list[str]:
