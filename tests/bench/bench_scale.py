@@ -2,8 +2,8 @@
 
     .venv/bin/python tests/bench/bench_scale.py [--days 30] [--quick]
 
-A month of work days (9:00-18:00, a capture every 8-20 s while the screen changes, a few hours on
-weekend days) gives ~50k captures. Each capture is what the capture service queues: app, window
+A month of work days (9:00-18:00, a capture every 7-18 s while the screen changes, a few hours on
+weekend days) gives ~52k captures. Each capture is what the capture service queues: app, window
 title, and the screen's OCR text, where consecutive captures of one window share most lines (real
 LoCoMo turns play the changing content). The real agent pipeline sorts them without a model (the
 deterministic path the app takes when it is behind), so episodes merge and facts are kept as they
@@ -66,7 +66,7 @@ def simulated_month(
             lines += [rng.choice(turns) for _ in range(rng.randint(1, 3))]
             lines = lines[-40:]
             yield t, app, window, "\n".join(lines)
-            t += timedelta(seconds=rng.uniform(8, 20))
+            t += timedelta(seconds=rng.uniform(7, 18))
             if rng.random() < 0.0015:
                 t += timedelta(minutes=rng.uniform(10, 60))  # a meeting, lunch: the screen idles
 
