@@ -125,12 +125,6 @@ def main() -> int:
         n_mem = sum(stats.live.values())
         db_mb = sum(p.stat().st_size for p in paths.data.glob("memory.db*")) / 1e6
         vec_mb = dir_bytes(paths.vectors) / 1e6
-        try:
-            tables = core.store.con.execute(
-                "SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 6"
-            ).fetchall()
-        except Exception:
-            tables = []
 
         queries = rng.sample(questions, min(nq, len(questions)))
         lat: dict[str, list[float]] = {"hybrid": [], "bm25": [], "vector": [], "filtered": []}
@@ -164,9 +158,8 @@ def main() -> int:
     print(f"memories made: {n_mem} " + ", ".join(f"{k} {v}" for k, v in stats.live.items() if v))
     print(
         f"on disk: memory.db {db_mb:.1f} MB (captures + memories + history + FTS), "
-        f"vectors {vec_mb:.1f} MB; {db_mb * 1e6 / max(n_caps, 1) / 1e3:.1f} kB per capture"
+        f"vectors {vec_mb:.1f} MB; {db_mb * 1e6 / max(n_caps, 1) / 1e3:.1f} kB per capture\n"
     )
-    print("largest tables: " + ", ".join(f"{n} {b / 1e6:.1f} MB" for n, b in tables) + "\n")
     print(
         f"{'search (limit 10), ' + str(len(queries)) + ' queries':44} {'p50 ms':>8} {'p95 ms':>8}"
     )
