@@ -118,6 +118,7 @@ class MemoryCore:
 
     def close(self) -> None:
         self.store.close()
+        self.vectors.close()
 
     def __enter__(self) -> MemoryCore:
         return self

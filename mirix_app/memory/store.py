@@ -218,6 +218,18 @@ class Store:
                 self._all.append(con)
         return con
 
+    def release_thread(self) -> None:
+        """Close the calling thread's connection (call it before a short-lived thread ends)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            return
+        self._local.con = None
+        with self._lock:
+            if con in self._all:
+                self._all.remove(con)
+        with contextlib.suppress(sqlite3.Error):
+            con.close()
+
     def close(self) -> None:
         with self._lock:
             for con in self._all:

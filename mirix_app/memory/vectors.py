@@ -3,13 +3,21 @@
 Embedded (PersistentClient in the data dir) by default; `vectors.mode = "http"` points the same code
 at a Chroma server. Telemetry is off, and every collection carries our own offline embedding
 function, so nothing can make Chroma fetch its default model.
+
+`vectors.mode = "process"` runs the same embedded Chroma in a helper process that this one talks
+to over a pipe. Chroma's Rust bindings hold the GIL for the whole of every call (an upsert into a
+100k index: 20-360 ms), which freezes every other thread of the calling process; the desktop app
+uses this mode so its Qt thread never waits for them. One process must own an embedded index:
+another process's PersistentClient keeps serving its own stale copy of the HNSW graph.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -17,7 +25,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from mirix_app.config import VectorSettings
-from mirix_app.errors import StorageError
+from mirix_app.errors import MirixError, StorageError
 from mirix_app.memory.embed import Embedder
 from mirix_app.memory.types import MemoryType
 
@@ -64,6 +72,40 @@ class VectorIndex:
         # when empty); None = unknown, counted on next use.
         self._nonempty: dict[MemoryType, bool | None] = {}
         self._lock = threading.Lock()
+        self._helper: _Helper | None = None
+
+    @property
+    def remote(self) -> _Helper | None:
+        """The helper process that owns the index in "process" mode (started on first use)."""
+        if self.settings.mode != "process":
+            return None
+        with self._lock:
+            if self._helper is None or self._helper.dead:
+                self._helper = _Helper(self.settings, self.path)
+            return self._helper
+
+    def close(self) -> None:
+        """Stop the helper process, if any, and release the embedded client's files (Chroma
+        caches one system per path for the life of the process, holding its SQLite open)."""
+        with self._lock:
+            helper, self._helper = self._helper, None
+            client, self._client = self._client, None
+        if helper is not None:
+            helper.close()
+        if client is not None and hasattr(client, "close"):
+            with contextlib.suppress(Exception):  # best effort: nothing is lost here
+                client.close()  # refcounted: the last client of a path stops its system
+
+    def warm_up(self) -> None:
+        """Open every collection and load its index, so the first search does not pay for it."""
+        if (r := self.remote) is not None:
+            r.call("warm_up")
+            return
+        probe = np.zeros(self.embedder.dimensions, dtype=np.float32)
+        probe[0] = 1.0
+        for mtype in MemoryType:
+            self._nonempty[mtype] = None
+            self.query(probe, [mtype], 1)
 
     @property
     def client(self) -> Any:
@@ -73,6 +115,10 @@ class VectorIndex:
             return self._client
 
     def _connect(self) -> Any:
+        if self.settings.mode == "process":
+            raise StorageError(
+                "the vector index lives in a helper process here", "use the VectorIndex methods"
+            )
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -88,7 +134,8 @@ class VectorIndex:
                 )
             if self.settings.mode != "embedded":
                 raise StorageError(
-                    f"unknown vectors.mode {self.settings.mode!r}", "use 'embedded' or 'http'"
+                    f"unknown vectors.mode {self.settings.mode!r}",
+                    "use 'embedded', 'process' or 'http'",
                 )
             self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
             return chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
@@ -113,11 +160,17 @@ class VectorIndex:
         return col
 
     def upsert(self, mtype: MemoryType, ids: Sequence[str], vectors: np.ndarray) -> None:
+        if len(ids) and (r := self.remote) is not None:
+            r.call("upsert", mtype, list(ids), np.asarray(vectors, dtype=np.float32))
+            return
         if len(ids):
             self.collection(mtype).upsert(ids=list(ids), embeddings=vectors)
             self._nonempty[mtype] = True
 
     def delete(self, mtype: MemoryType, ids: Sequence[str]) -> None:
+        if len(ids) and (r := self.remote) is not None:
+            r.call("delete", mtype, list(ids))
+            return
         if len(ids):
             self.collection(mtype).delete(ids=list(ids))
             self._nonempty[mtype] = None
@@ -126,6 +179,9 @@ class VectorIndex:
         self, vector: np.ndarray, types: Iterable[MemoryType], n: int
     ) -> list[tuple[str, float]]:
         """Nearest ids over the chosen types: (id, cosine similarity), best first."""
+        if (r := self.remote) is not None:
+            found: list[tuple[str, float]] = r.call("query", vector, list(types), n)
+            return found
         hits: list[tuple[str, float]] = []
         for mtype in types:
             if self._nonempty.get(mtype) is None:
@@ -143,13 +199,21 @@ class VectorIndex:
         return hits[:n]
 
     def count(self, mtype: MemoryType) -> int:
+        if (r := self.remote) is not None:
+            return int(r.call("count", mtype))
         return int(self.collection(mtype).count())
 
     def ids(self, mtype: MemoryType) -> set[str]:
+        if (r := self.remote) is not None:
+            found: set[str] = r.call("ids", mtype)
+            return found
         return set(self.collection(mtype).get(include=[])["ids"])
 
     def reset(self) -> None:
         """Drop every mirix collection (reindex rebuilds them from SQLite)."""
+        if (r := self.remote) is not None:
+            r.call("reset")
+            return
         for mtype in MemoryType:
             try:
                 self.client.delete_collection(COLLECTION_PREFIX + mtype.value)
@@ -157,3 +221,88 @@ class VectorIndex:
                 log.debug("collection %s absent", mtype.value)
         self._collections.clear()
         self._nonempty.clear()
+
+
+# -- "process" mode ---------------------------------------------------------------------------------
+_OPS = frozenset({"upsert", "delete", "query", "count", "ids", "reset", "warm_up"})
+
+
+class _Helper:
+    """The parent's end: one request at a time over a pipe. Waiting for the answer is a blocking
+    read, so the caller's other threads keep the GIL meanwhile. If the helper dies (killed, out of
+    memory), the call fails with StorageError and the next call starts a new one."""
+
+    def __init__(self, settings: VectorSettings, path: Path) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process with Qt and threads
+        self._conn, child = ctx.Pipe()
+        embedded = replace(settings, mode="embedded")
+        self._proc = ctx.Process(
+            target=_serve, args=(child, embedded, str(path)), name="mirix-vectors", daemon=True
+        )
+        self._proc.start()
+        child.close()
+        self._lock = threading.Lock()
+        self.dead = False
+        log.info("vector index: helper process %s for %s", self._proc.pid, path)
+
+    def call(self, op: str, *args: Any) -> Any:
+        with self._lock:
+            if self.dead:
+                raise StorageError("the vector index helper has stopped", "restart mirix")
+            try:
+                self._conn.send((op, args))
+                ok, value = self._conn.recv()
+            except (EOFError, OSError) as e:
+                self.dead = True
+                raise StorageError(
+                    f"the vector index helper process ended ({type(e).__name__})",
+                    "the next search starts it again; `mirix reindex` rebuilds the index",
+                ) from e
+        if ok:
+            return value
+        message, hint = value
+        raise StorageError(message, hint)
+
+    def close(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            if not self.dead:
+                with contextlib.suppress(OSError):
+                    self._conn.send(None)
+            self.dead = True
+            self._proc.join(timeout)
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join(5)
+            self._conn.close()
+
+
+def _serve(conn: Any, settings: VectorSettings, path: str) -> None:
+    """The helper process: an embedded VectorIndex answering the parent until the pipe closes
+    (the parent quit or died). The embedder is never loaded here: vectors arrive computed."""
+    index = VectorIndex(settings, Path(path), Embedder())
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            break
+        if msg is None:
+            break
+        op, args = msg
+        try:
+            if op not in _OPS:
+                raise StorageError(f"unknown vector index request {op!r}")
+            conn.send((True, getattr(index, op)(*args)))
+        except MirixError as e:
+            conn.send((False, (e.message, e.hint)))
+        except Exception as e:
+            conn.send(
+                (
+                    False,
+                    (
+                        f"vector index error: {type(e).__name__}: {e}",
+                        "run `mirix reindex` if it persists",
+                    ),
+                )
+            )

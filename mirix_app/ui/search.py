@@ -29,7 +29,7 @@ from mirix_app.ui.actions import MemoryActions
 from mirix_app.ui.models import HitListModel, MemoryRole
 from mirix_app.ui.services import Services
 from mirix_app.ui.widgets import MemoryDetail, page
-from mirix_app.ui.workers import Debouncer, LatestOnly, Runner
+from mirix_app.ui.workers import INTERACTIVE, Debouncer, LatestOnly, Runner
 
 TIME_RANGES: list[tuple[str, timedelta | None]] = [
     ("Any time", None),
@@ -90,6 +90,7 @@ class SearchController(QObject):
             app=q.app,
             limit=q.limit,
             name="search",
+            priority=INTERACTIVE,
         )
 
 

@@ -48,7 +48,9 @@ class QuickSearch(QWidget):
         lay.addWidget(self.box)
         lay.addWidget(self.list, 1)
         lay.addWidget(self.hint)
-        self.controller = SearchController(services, runner, delay_ms=60, parent=self)
+        # No debounce: the first key searches at once and LatestOnly keeps one search in flight
+        # (keys typed meanwhile coalesce into the next one), so nothing waits on a timer.
+        self.controller = SearchController(services, runner, delay_ms=0, parent=self)
         self.controller.results.connect(self._results)
         self.box.textChanged.connect(lambda t: self.controller.set_query(Query(t, limit=12)))
         self.box.installEventFilter(self)

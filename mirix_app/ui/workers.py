@@ -3,21 +3,30 @@
 `Runner.submit(fn, ...)` runs `fn` on a thread pool and calls back on the Qt thread with the result
 or the error. Two pools: a small "fast" one for reads and searches (so a keystroke never waits
 behind an export), and a "slow" one for long jobs (model load, chat, import/export, capture
-control). Every task gets a `Cancel` token; `Runner.shutdown()` cancels all and waits for them.
+control). In a pool a task with a higher `priority` (searches: `INTERACTIVE`) starts before
+queued ones. Every task gets a `Cancel` token; `Runner.shutdown()` cancels all and waits for them.
+
+The pools' threads are Python threads, not QThreadPool's: a thread Qt starts enters Python afresh
+for every task (a new thread state each time), so `threading.local` data does not survive from
+one task to the next - and the memory store keeps one SQLite connection per thread in it. On
+QThreadPool every search and status read opened a new SQLCipher connection, and the store kept
+each one open: 200 tasks, 200 connections, 400 more file descriptors.
 """
 
 from __future__ import annotations
 
+import heapq
 import inspect
 import itertools
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +54,7 @@ class Cancel:
 
 
 Progress = Callable[[int, int], None]
+INTERACTIVE = 10  # priority of work a person is waiting for (a search while typing)
 
 
 @dataclass
@@ -58,10 +68,8 @@ class Task:
     on_item: Callable[[Any], None] | None = None
 
 
-class _Job(QRunnable):
+class _Job:
     def __init__(self, runner: Runner, task: Task, fn: Callable[..., Any], kwargs: dict[str, Any]):
-        super().__init__()
-        self.setAutoDelete(True)
         self.runner, self.task, self.fn, self.kwargs = runner, task, fn, kwargs
 
     def run(self) -> None:
@@ -79,6 +87,84 @@ class _Job(QRunnable):
             self.runner._sig_end.emit(task.id, True, result)
 
 
+class _Pool:
+    """Up to `size` long-lived Python threads taking jobs by priority, then first come first
+    served. Threads start on demand and live until `close()` (so each keeps its SQLite
+    connection)."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name, self.size = name, max(1, size)
+        self._queue: list[tuple[int, int, _Job]] = []  # heap of (-priority, order, job)
+        self._order = itertools.count()
+        self._cond = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._running = 0
+        self._closed = False
+
+    def start(self, job: _Job, priority: int = 0) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            heapq.heappush(self._queue, (-priority, next(self._order), job))
+            if self._idle < len(self._queue) and len(self._threads) < self.size:
+                t = threading.Thread(
+                    target=self._work, name=f"mirix-{self.name}-{len(self._threads)}", daemon=True
+                )
+                self._threads.append(t)
+                t.start()
+            self._cond.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                self._idle += 1
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                self._idle -= 1
+                if not self._queue:
+                    return  # closed
+                job = heapq.heappop(self._queue)[2]
+                self._running += 1
+            try:
+                job.run()
+            finally:
+                with self._cond:
+                    self._running -= 1
+                    self._cond.notify_all()
+
+    def clear(self) -> None:
+        """Drop the jobs that have not started."""
+        with self._cond:
+            self._queue.clear()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait until nothing runs or waits; False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._running or self._queue:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def close(self, timeout_s: float) -> bool:
+        """Let the threads end (after the jobs already queued); True if they all did in time."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            threads = list(self._threads)
+        deadline = time.monotonic() + timeout_s
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in threads)
+
+    @property
+    def threads(self) -> int:
+        return len(self._threads)
+
+
 class Runner(QObject):
     """Owns the worker threads; results come back on the Qt thread through queued signals."""
 
@@ -94,10 +180,8 @@ class Runner(QObject):
 
     def __init__(self, parent: QObject | None = None, *, fast_threads: int = 2) -> None:
         super().__init__(parent)
-        self.fast = QThreadPool(self)
-        self.fast.setMaxThreadCount(fast_threads)
-        self.slow = QThreadPool(self)
-        self.slow.setMaxThreadCount(2)
+        self.fast = _Pool("fast", fast_threads)
+        self.slow = _Pool("slow", 2)
         self._tasks: dict[int, Task] = {}
         self._ids = itertools.count(1)
         self._closing = False
@@ -112,6 +196,7 @@ class Runner(QObject):
         *args: Any,
         name: str = "",
         slow: bool = False,
+        priority: int = 0,
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
@@ -143,7 +228,7 @@ class Runner(QObject):
         call = (lambda **kw: fn(*args, **kw)) if args else fn
         self._tasks[task.id] = task
         self.started.emit(task.id, task.name)
-        (self.slow if slow else self.fast).start(_Job(self, task, call, kwargs))
+        (self.slow if slow else self.fast).start(_Job(self, task, call, kwargs), priority)
         return task
 
     @property
@@ -160,9 +245,10 @@ class Runner(QObject):
         self.cancel_all()
         self.fast.clear()
         self.slow.clear()
-        ok = self.fast.waitForDone(timeout_ms) and self.slow.waitForDone(timeout_ms)
+        ok = self.fast.wait(timeout_ms / 1000) and self.slow.wait(timeout_ms / 1000)
+        ok = self.fast.close(1.0) and self.slow.close(1.0) and ok
         self._tasks.clear()
-        return bool(ok)
+        return ok
 
     # -- delivery (Qt thread) ---------------------------------------------------------------------
     @Slot(int, bool, object)

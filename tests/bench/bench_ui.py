@@ -1,7 +1,8 @@
 """UI responsiveness: the longest Qt event-loop stall while capture and the agent are busy, and the
 keystroke-to-results time of quick search at 100k memories.
 
-    .venv/bin/python tests/bench/bench_ui.py [--quick] [--window 60] [--size 100000] [--why]
+    .venv/bin/python tests/bench/bench_ui.py [--quick] [--window 60] [--size 100000] [--why] [--gil]
+        [--phases idle,typing,capture,agent,busy,baselines]
 
 Everything is real: a QApplication with the real MirixApp (main window, quick-search popup, workers,
 status timer), the real CaptureService (mss + tesseract) on an Xvfb screen whose text changes all
@@ -21,11 +22,17 @@ when the user typed on before this one's results came: "superseded"). Baseline: 
 
 --why samples the Qt thread's Python stack whenever it has not ticked for 40 ms and prints where
 the longest stalls were spent (a little extra load; off by default).
+
+--gil runs a GIL probe: a Python thread sleeping 2 ms that, whenever it wakes 25 ms late, records
+every thread's stack; the thread that held the GIL is the one not parked in a GIL-releasing wait.
+Each stall over 50 ms is also checked against the reference process ("not OS" columns): a stall
+the reference process shared is the OS starving everything, not this process holding its GIL.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import os
 import random
@@ -56,6 +63,7 @@ PREFILLED = Path("/tmp/mx100k")
 TICK_MS = 5
 TARGET_STALL_MS = 50.0
 TARGET_KEY_MS = 100.0
+PHASES = ("idle", "typing", "capture", "agent", "busy", "baselines")
 # What people type into a quick search over the LoCoMo conversations the store is made of.
 QUERIES = [
     "pottery class",
@@ -235,6 +243,14 @@ class Probe:
     def gaps(self, start: float, end: float) -> list[float]:
         return [max(0.0, g) for t, g in self.samples if start < t <= end]
 
+    def overlapping(self, start: float, end: float) -> float:
+        """The longest stall of the reference process that overlaps [start, end] (seconds)."""
+        longest = 0.0
+        for t, g in self.samples:
+            if t - (g + TICK_MS) / 1000 < end and t > start:
+                longest = max(longest, g)
+        return longest
+
 
 # -- the store -----------------------------------------------------------------------------------
 def count_memories(db: Path) -> int:
@@ -312,9 +328,19 @@ class Stalls:
         t = self.ticks
         return [max(0.0, (b - a) * 1000 - TICK_MS) for a, b in itertools.pairwise(t)]
 
+    def own(self, probe: Probe | None) -> list[float]:
+        """Our stalls over the target that the reference process did not share (it was not
+        stalled at least half as long at the same time): the ones the OS does not explain."""
+        out = []
+        for (a, b), g in zip(itertools.pairwise(self.ticks), self.gaps(), strict=True):
+            if g > TARGET_STALL_MS and (probe is None or probe.overlapping(a, b) < g / 2):
+                out.append(g)
+        return out
+
     def row(self, probe: Probe | None = None) -> list[Any]:
         g = self.gaps()
         over = sum(1 for x in g if x > TARGET_STALL_MS)
+        own = self.own(probe)
         pg = probe.gaps(self.ticks[0], self.ticks[-1]) if probe and self.ticks else []
         return [
             self.name,
@@ -326,6 +352,8 @@ class Stalls:
             max(g) if g else float("nan"),
             f"{self.ticks[g.index(max(g))] - self.ticks[0]:.1f}" if g else "-",
             over,
+            len(own),
+            max(own, default=0.0),
             pct(pg, 0.99),
             max(pg) if pg else float("nan"),
             self.work,
@@ -400,6 +428,115 @@ class Ticker:
     def close(self) -> None:
         self._stop.set()
         self.timer.stop()
+
+
+# Source-line fragments of calls a thread waits in (without the GIL).
+WAITING = (
+    ".wait(",
+    "sleep(",
+    ".acquire(",
+    "select(",
+    ".poll(",
+    ".exec(",
+    ".get(",
+    "readline(",
+    ".recv(",
+    ".join(",
+    "communicate(",
+    "with self._lock",
+    "with self.lock",
+    "_wait_for_tstate_lock",
+)
+
+
+class GilProbe:
+    """A Python thread that sleeps 2 ms in a loop (`--gil`). When it wakes more than 25 ms late,
+    the GIL was held that long (or the OS starved the process: compare the OS columns); it then
+    snapshots every other thread's Python stack. The thread that held the GIL drops it at its
+    first eval-breaker check after the long call, so its innermost frame is that call."""
+
+    LATE_MS = 25.0
+
+    def __init__(self) -> None:
+        self.events: list[tuple[float, float, dict[str, list[str]]]] = []  # (t, late ms, stacks)
+        self.lateness: list[tuple[float, float]] = []
+        # The cyclic garbage collector holds the GIL for a whole collection: time each one.
+        self.collections: list[tuple[float, int, float]] = []  # (end, generation, ms)
+        self._gc_start = 0.0
+        gc.callbacks.append(self._gc)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gil-probe", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        me = threading.get_ident()
+        while not self._stop.is_set():
+            t0 = time.perf_counter()
+            time.sleep(0.002)
+            now = time.perf_counter()
+            late = (now - t0) * 1000 - 2
+            self.lateness.append((now, late))
+            if late < self.LATE_MS:
+                continue
+            names = {t.ident: t.name for t in threading.enumerate()}
+            stacks: dict[str, list[str]] = {}
+            for tid, frame in sys._current_frames().items():
+                if tid == me:
+                    continue
+                st = traceback.extract_stack(frame, limit=8)
+                lines = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in st]
+                if st:
+                    lines[-1] += f" `{(st[-1].line or '').strip()[:60]}`"
+                stacks[names.get(tid, str(tid))] = lines
+            self.events.append((now, late, stacks))
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._gc_start = now
+        else:
+            self.collections.append((now, info["generation"], (now - self._gc_start) * 1000))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        if self._gc in gc.callbacks:
+            gc.callbacks.remove(self._gc)
+
+    def report(self, stalls: list[Stalls]) -> None:
+        from collections import Counter
+
+        old = gc.get_objects(2)
+        kinds = Counter(type(o).__qualname__ for o in old).most_common(6)
+        print(
+            f"\nGC: {gc.get_freeze_count()} objects frozen at start-up; {len(old)} in the oldest "
+            f"generation now ({', '.join(f'{k} {n}' for k, n in kinds)})"
+        )
+        del old
+        print("\nGIL probe (a Python thread sleeping 2 ms; late = GIL held or OS starvation)")
+        for s in stalls:
+            if not s.ticks:
+                continue
+            t0, t1 = s.ticks[0], s.ticks[-1]
+            late = [g for t, g in self.lateness if t0 < t <= t1]
+            events = [e for e in self.events if t0 < e[0] <= t1]
+            gcs = [(g, ms) for t, g, ms in self.collections if t0 < t <= t1]
+            full = [ms for g, ms in gcs if g == 2]
+            print(
+                f"  {s.name} / {s.design}: probe max late {max(late, default=0.0):.0f} ms, "
+                f"{len(events)} times > {self.LATE_MS:.0f} ms; {len(gcs)} GC runs, longest "
+                f"{max((ms for _, ms in gcs), default=0.0):.0f} ms, {len(full)} full "
+                f"(longest {max(full, default=0.0):.0f} ms)"
+            )
+            for _, ms, stacks in sorted(events, key=lambda e: -e[1])[:3]:
+                busy = {
+                    n: st
+                    for n, st in stacks.items()
+                    if st and not any(w in st[-1] for w in WAITING)
+                }
+                print(f"    {ms:.0f} ms late; threads not in a wait:")
+                for n, st in (busy or stacks).items():
+                    print(f"      [{n}] " + " < ".join(reversed(st[-4:])))
 
 
 def spin(seconds: float) -> None:
@@ -504,7 +641,18 @@ def main() -> int:
         "--popup-debounce-ms", type=int, help="experiment: override the popup's 60 ms debounce"
     )
     ap.add_argument("--why", action="store_true", help="sample the Qt thread's stack on stalls")
+    ap.add_argument(
+        "--gil", action="store_true", help="GIL probe: which thread held the GIL when it was late"
+    )
+    ap.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help=f"comma-separated subset of {','.join(PHASES)} (default: all)",
+    )
     args = ap.parse_args()
+    only = set(args.phases.split(","))
+    if only - set(PHASES):
+        raise SystemExit(f"unknown phase(s): {', '.join(sorted(only - set(PHASES)))}")
     size = args.size or (5000 if args.quick else 100_000)
     window = args.window or (10.0 if args.quick else 60.0)
     queries = QUERIES[:3] if args.quick else QUERIES
@@ -554,19 +702,26 @@ def main() -> int:
         app = MirixApp(services, use_tray=False)
         app.window.move(920, 40)
         app.window.show()
-        # The app's own start-up work, in its workers: embedder warm-up, model load.
-        warm = app.runner.submit(services.warm_up, name="warm up", slow=True)
-        app.runner.submit(services.load_model, name="load model", slow=True)
+        # The app's own start-up work, in its workers: embedder and vector index warm-up, model
+        # load (then gc.freeze); capture is started by the phases below.
+        startup = app.startup_work()
         real_process = services.process_inbox
         services.process_inbox = lambda: False  # type: ignore[method-assign]  # agent off until (c)
         spin_until(
-            lambda: warm.id not in app.runner._tasks and services.model_status().state == "ready",
+            lambda: (
+                all(t.id not in app.runner._tasks for t in startup)
+                and services.model_status().state == "ready"
+            ),
             300,
         )
         spin(1.0)
-        log(f"app up: model {services.model_status().state}, {app.runner.busy} tasks running")
+        log(
+            f"app up: model {services.model_status().state}, {app.runner.busy} tasks running, "
+            f"{gc.get_freeze_count()} objects frozen out of the GC"
+        )
 
         ticker = Ticker(args.why)
+        gil = GilProbe() if args.gil else None
         probe = Probe(tmp)
         rng = random.Random(7)
         stalls: list[Stalls] = []
@@ -577,7 +732,9 @@ def main() -> int:
         typist = Typist(app.popup.box, rng)
         app.popup.controller.results.connect(lambda hits, q, ms: typist.shown(q.text))
 
-        def phase(name: str, design: str, body: Callable[[], str]) -> Stalls:
+        def phase(key: str, name: str, design: str, body: Callable[[], str]) -> Stalls | None:
+            if key not in only:
+                return None
             s = Stalls(name, design)
             log(f"phase: {name} ({design})")
             ticker.begin(s)
@@ -605,7 +762,7 @@ def main() -> int:
 
         # Keystroke baseline first, with nothing else running: the raw search the popup calls.
         raw = Keys("services.search called directly (raw latency, no UI)")
-        for q in queries:
+        for q in queries if "typing" in only else []:
             for i in range(1, len(q) + 1):
                 t0 = time.perf_counter()
                 services.search(q[:i], limit=12)
@@ -618,7 +775,7 @@ def main() -> int:
             spin(min(window, 15.0))
             return "window open, status timer"
 
-        phase("idle", "ours", idle_phase)
+        phase("idle", "idle", "ours", idle_phase)
         app.popup.popup()
         popup_idle = Keys("quick search popup (ours), app idle")
 
@@ -627,8 +784,8 @@ def main() -> int:
                 typist.type_query(q, popup_idle)
             return f"{len(popup_idle.latencies) + popup_idle.missing} keystrokes"
 
-        phase("typing in quick search", "ours", type_all)
-        keys.append(popup_idle)
+        if phase("typing", "typing in quick search", "ours", type_all):
+            keys.append(popup_idle)
         app.popup.hide()
 
         # (b) capture running at a short interval on a changing screen
@@ -645,7 +802,12 @@ def main() -> int:
 
             return body
 
-        phase(f"capture every {args.interval:g} s", "ours (workers)", capture_phase(window))
+        phase(
+            "capture",
+            f"capture every {args.interval:g} s",
+            "ours (workers)",
+            capture_phase(window),
+        )
         services.stop_capture()
         # CaptureService.stop() closes its X connection and the adapter would restart that same
         # (closed) service: drop it so the next start makes a fresh one (see the report).
@@ -661,7 +823,7 @@ def main() -> int:
             spin(window)
             return f"backlog {b0} -> {backlog()}, job running: {agent_job().running}"
 
-        phase("agent draining the inbox", "ours (workers)", agent_phase)
+        phase("agent", "agent draining the inbox", "ours (workers)", agent_phase)
 
         # (d) capture + agent + search-as-you-type in the popup
         popup_busy = Keys("quick search popup (ours), capture + agent busy")
@@ -686,8 +848,8 @@ def main() -> int:
                 f"{len(popup_busy.latencies) + popup_busy.missing} keystrokes"
             )
 
-        phase("capture + agent + typing", "ours (workers)", all_phase)
-        keys.append(popup_busy)
+        if phase("busy", "capture + agent + typing", "ours (workers)", all_phase):
+            keys.append(popup_busy)
         services.stop_capture()
         stop_agent()
         services.process_inbox = lambda: False  # type: ignore[method-assign]
@@ -706,7 +868,7 @@ def main() -> int:
             timer.stop()
             return f"{blocking_cap.state.cycles} cycles, {blocking_cap.state.kept} kept"
 
-        phase("capture cycle in a timer slot", "baseline (Qt thread)", capture_on_qt)
+        phase("baselines", "capture cycle in a timer slot", "baseline (Qt thread)", capture_on_qt)
         blocking_cap.stop()
         screen.close()
         screen = None
@@ -736,8 +898,8 @@ def main() -> int:
                 slot_typist.type_query(q, slot_keys)
             return f"{len(slot_keys.latencies)} keystrokes"
 
-        phase("search in the textChanged slot", "baseline (Qt thread)", slot_phase)
-        keys.append(slot_keys)
+        if phase("baselines", "search in the textChanged slot", "baseline (Qt thread)", slot_phase):
+            keys.append(slot_keys)
         naive.close()
 
         seed_chat(5)
@@ -751,7 +913,7 @@ def main() -> int:
             spin(0.5)
             return f"{n} items in one slot call ({took:.1f} s)"
 
-        phase("one agent batch in a slot", "baseline (Qt thread)", agent_on_qt)
+        phase("baselines", "one agent batch in a slot", "baseline (Qt thread)", agent_on_qt)
 
         # -- report ------------------------------------------------------------------------------
         probe.stop()
@@ -769,6 +931,8 @@ def main() -> int:
                 "max ms",
                 "max at s",
                 ">50ms",
+                ">50 not OS",
+                "max not OS",
                 "OS p99",
                 "OS max",
                 "work done",
@@ -782,6 +946,15 @@ def main() -> int:
             ["path", "keys", "p50 ms", "p95 ms", "max ms", "own/superseded/missing"],
             [k.row() for k in keys],
         )
+        if gil is not None:
+            gil.close()
+            gil.report(stalls)
+            conns = len(getattr(services.core.store, "_all", []))
+            print(f"  SQLite connections the store holds open: {conns}")
+            lowered = getattr(getattr(services, "_priority", None), "lowered", set())
+            print(
+                f"  threads/processes given background priority (tesseract, model): {len(lowered)}"
+            )
         if args.why:
             print(
                 "\nA Python thread in this process (needs the GIL) ticking every 10 ms, max late:"
@@ -797,12 +970,15 @@ def main() -> int:
                     print(f"\n--- {s.name} / {s.design}: {gap:.0f} ms\n{stack}")
         print(
             "OS p99/max: the same 5 ms tick in a separate process over the same window (no GIL, "
-            "no Qt): what the shared machine alone costs."
+            "no Qt): what the shared machine alone costs. '>50 not OS' / 'max not OS': our stalls "
+            "over 50 ms during which that process was not stalled at least half as long."
         )
         ours = [s for s in stalls if s.design.startswith("ours")]
         worst = max((max(s.gaps(), default=0.0) for s in ours), default=0.0)
+        unexplained = max((max(s.own(probe), default=0.0) for s in ours), default=0.0)
         print(
-            f"\nours: worst stall {worst:.0f} ms (target < {TARGET_STALL_MS:.0f}); quick search "
+            f"\nours: worst stall {worst:.0f} ms, worst not shared by the reference process "
+            f"{unexplained:.0f} ms (target < {TARGET_STALL_MS:.0f}); quick search "
             f"p95 idle {pct(popup_idle.latencies, 0.95):.0f} ms, busy "
             f"{pct(popup_busy.latencies, 0.95):.0f} ms (target < {TARGET_KEY_MS:.0f}); "
             f"store {made}; total {time.perf_counter() - started:.0f} s"

@@ -145,3 +145,19 @@ def test_agent_updates_in_a_burst_share_one_history_entry(core: MemoryCore) -> N
     assert burst.after is not None and burst.after.fields["details"].endswith("line 3")
     core.undo(m.id)  # the user's edit
     assert core.undo(m.id).fields["details"] == "line 1"  # the agent's whole burst
+
+
+def test_a_thread_can_release_its_connection(core: MemoryCore) -> None:
+    import threading
+
+    core.new("semantic", {"name": "a", "summary": "b"})
+    before = len(core.store._all)
+
+    def work() -> None:
+        assert core.store.count()["semantic"] == 1
+        core.store.release_thread()
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert len(core.store._all) == before
