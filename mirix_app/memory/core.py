@@ -96,7 +96,7 @@ class MemoryCore:
         self.settings = settings or Settings.load(paths)
         st = self.settings.storage
         master = open_data_key(paths, passphrase)
-        self.secrets = SecretBox(lambda: master)
+        self.secrets = SecretBox(master)
         self.store = Store(
             paths.memory_db,
             derive(master, "database"),

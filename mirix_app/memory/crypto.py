@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from collections.abc import Callable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -17,24 +16,18 @@ _PREFIX = "mirix-enc:v1:"
 
 
 class SecretBox:
-    """AES-256-GCM over short strings; the key is fetched lazily on first seal/open."""
+    """AES-256-GCM over short strings and files."""
 
-    def __init__(self, key_loader: Callable[[], bytes]) -> None:
-        self._load = key_loader
-        self._aead: AESGCM | None = None
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
 
     @staticmethod
     def is_sealed(value: object) -> bool:
         return isinstance(value, str) and value.startswith(_PREFIX)
 
-    def _cipher(self) -> AESGCM:
-        if self._aead is None:
-            self._aead = AESGCM(self._load())
-        return self._aead
-
     def seal(self, plaintext: str) -> str:
         nonce = secrets.token_bytes(12)
-        blob = nonce + self._cipher().encrypt(nonce, plaintext.encode("utf-8"), None)
+        blob = nonce + self._aead.encrypt(nonce, plaintext.encode("utf-8"), None)
         return _PREFIX + base64.urlsafe_b64encode(blob).decode("ascii")
 
     def open(self, sealed: str) -> str:
@@ -47,7 +40,7 @@ class SecretBox:
         if len(blob) < 12 + 16:
             raise KeyUnavailable("a knowledge-vault value is damaged (too short)")
         try:
-            return self._cipher().decrypt(blob[:12], blob[12:], None).decode("utf-8")
+            return self._aead.decrypt(blob[:12], blob[12:], None).decode("utf-8")
         except InvalidTag:
             raise KeyUnavailable(
                 "a knowledge-vault value cannot be decrypted with this key",
@@ -56,7 +49,7 @@ class SecretBox:
 
     def seal_bytes(self, data: bytes) -> bytes:
         nonce = secrets.token_bytes(12)
-        return b"MXE1" + nonce + self._cipher().encrypt(nonce, data, None)
+        return b"MXE1" + nonce + self._aead.encrypt(nonce, data, None)
 
     def open_bytes(self, blob: bytes) -> bytes:
         if not blob.startswith(b"MXE1"):
@@ -64,6 +57,6 @@ class SecretBox:
         if len(blob) < 4 + 12 + 16:
             raise KeyUnavailable("the encrypted file is truncated")
         try:
-            return self._cipher().decrypt(blob[4:16], blob[16:], None)
+            return self._aead.decrypt(blob[4:16], blob[16:], None)
         except InvalidTag:
             raise KeyUnavailable("the file cannot be decrypted with this key") from None

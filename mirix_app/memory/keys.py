@@ -51,6 +51,10 @@ class PassphraseNeeded(KeyUnavailable):
         )
 
 
+class WrongPassphrase(KeyUnavailable):
+    """The passphrase given does not open this data folder (asking again may help)."""
+
+
 @dataclass
 class KeyInfo:
     source: str  # "keyring" | "passphrase"
@@ -169,7 +173,7 @@ class KeyManager:
                 raise PassphraseNeeded(new=False)
             key = _from_passphrase(phrase, base64.b64decode(info.salt))
             if not hmac.compare_digest(key_check(key), info.check):
-                raise KeyUnavailable(
+                raise WrongPassphrase(
                     "the passphrase does not open this data folder",
                     "give the passphrase the folder was created with; nothing was changed",
                 )

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from mirix_app.errors import MirixError
-from mirix_app.memory.keys import KeyUnavailable, PassphraseNeeded, set_session_passphrase
+from mirix_app.memory.keys import PassphraseNeeded, WrongPassphrase, set_session_passphrase
 from mirix_app.paths import Paths
 from mirix_app.ui.services import Services
 
@@ -90,9 +90,7 @@ def open_services(paths: Paths, ask: Ask = ask_with_dialog, tries: int = 5) -> S
             return Services.open(paths)
         except PassphraseNeeded as e:
             phrase = ask(e.new, error)
-        except KeyUnavailable as e:
-            if "passphrase" not in e.message:
-                raise  # a keyring or key-file problem: typing again will not help
+        except WrongPassphrase:
             error = "That passphrase does not open your memories."
             phrase = ask(False, error)
         if phrase is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -60,18 +61,29 @@ def start_xvfb(
     raise RuntimeError("Xvfb did not start")
 
 
-@pytest.fixture(scope="session")
-def xdisplay() -> Iterator[str]:
+@contextlib.contextmanager
+def xvfb(*, set_display: bool = False) -> Iterator[str]:
+    """A virtual X screen for the block; `set_display` points this process's DISPLAY at it."""
     proc, display = start_xvfb()
     old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = display
-    yield display
-    if old is None:
-        os.environ.pop("DISPLAY", None)
-    else:
-        os.environ["DISPLAY"] = old
-    proc.terminate()
-    proc.wait(timeout=10)
+    if set_display:
+        os.environ["DISPLAY"] = display
+    try:
+        yield display
+    finally:
+        if set_display:
+            if old is None:
+                os.environ.pop("DISPLAY", None)
+            else:
+                os.environ["DISPLAY"] = old
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def xdisplay() -> Iterator[str]:
+    with xvfb(set_display=True) as display:
+        yield display
 
 
 class QtWindows:
@@ -118,6 +130,12 @@ class QtWindows:
 
     def close_all(self) -> None:
         self.send(cmd="closeall")
+
+    def __enter__(self) -> QtWindows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.quit()
 
     def quit(self) -> None:
         if self.proc.poll() is None:

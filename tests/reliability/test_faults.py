@@ -41,7 +41,7 @@ from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.types import Memory, MemoryType
 from mirix_app.paths import Paths
-from tests.capture.conftest import QtWindows, start_xvfb
+from tests.capture.conftest import QtWindows, xvfb
 
 INTERVAL = 0.3
 MAX_BACKOFF = 1.0
@@ -50,23 +50,14 @@ MAX_BACKOFF = 1.0
 # -- fixtures: a real X screen with real windows (this file's own; see tests/capture/conftest.py) --
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    proc, name = start_xvfb()
-    old = os.environ.get("DISPLAY")
-    os.environ["DISPLAY"] = name
-    yield name
-    if old is None:
-        os.environ.pop("DISPLAY", None)
-    else:
-        os.environ["DISPLAY"] = old
-    proc.terminate()
-    proc.wait(timeout=10)
+    with xvfb(set_display=True) as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
 def _windows(display: str) -> Iterator[QtWindows]:
-    w = QtWindows(display, app_name="mirix-faults")
-    yield w
-    w.quit()
+    with QtWindows(display, app_name="mirix-faults") as w:
+        yield w
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ class OtherKey:
     def __init__(self, core: Any) -> None:
         from mirix_app.memory.crypto import SecretBox
 
-        self.box = SecretBox(lambda: b"k" * 32)
+        self.box = SecretBox(b"k" * 32)
 
     def seal_bytes(self, data: bytes) -> bytes:
         return self.box.seal_bytes(data)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture.conftest import QtWindows, start_xvfb
+from tests.capture.conftest import QtWindows, xvfb
 from tests.reliability.sandbox import (
     FAST_AGENT,
     PYTHON,
@@ -141,15 +141,9 @@ def test_cli_and_mcp_make_no_network_attempt(tmp_path: Path) -> None:
 # -- slow: everything, with the real model and the GUI ---------------------------------------------
 @pytest.fixture(scope="module")
 def screen() -> Iterator[str]:
-    proc, display = start_xvfb()
-    win = QtWindows(display, app_name="notes")
-    try:
+    with xvfb() as display, QtWindows(display, app_name="notes") as win:
         win.open("trip", "Trip plan - Notes", SCREEN_TEXT, x=60, y=60, w=1100, h=300)
         yield display
-    finally:
-        win.quit()
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.slow

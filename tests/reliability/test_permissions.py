@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from mirix_app.paths import Paths, private_dir_problem
-from tests.capture.conftest import QtWindows, start_xvfb
+from tests.capture.conftest import QtWindows, xvfb
 from tests.reliability.sandbox import (
     FAST_AGENT,
     PYTHON,
@@ -292,15 +292,9 @@ def test_mcp_server_uses_stdio_only(tmp_path: Path) -> None:
 # -- slow: the whole run ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def text_screen() -> Iterator[str]:
-    proc, display = start_xvfb()
-    win = QtWindows(display, app_name="notes")
-    try:
+    with xvfb() as display, QtWindows(display, app_name="notes") as win:
         win.open("a", "Weekly plan - Notes", ["Ship the beta on Friday", "Call Carla about Lisbon"])
         yield display
-    finally:
-        win.quit()
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.slow

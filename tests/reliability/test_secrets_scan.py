@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from mirix_app.capture.privacy import MARKER, luhn_ok, redact
-from tests.capture.conftest import QtWindows, start_xvfb
+from tests.capture.conftest import QtWindows, xvfb
 from tests.reliability.sandbox import FAST_AGENT, PYTHON, App, write_settings
 
 FRAGMENT = 10  # pieces of a secret this long count as a leak
@@ -579,16 +579,10 @@ def test_secret_typed_into_chat_is_not_kept_in_the_inbox(core: Any) -> None:
 # -- slow: the whole run on a real screen --------------------------------------------------------
 @pytest.fixture(scope="module")
 def secret_screen() -> Iterator[str]:
-    proc, display = start_xvfb()
-    win = QtWindows(display, app_name="editor")
-    try:
+    with xvfb() as display, QtWindows(display, app_name="editor") as win:
         win.open("notes", "billing.txt - Editor", screen_lines(), x=20, y=20, w=1850, h=500)
         win.open("pem", TITLE, PEM, x=20, y=560, w=1850, h=160)
         yield display
-    finally:
-        win.quit()
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.slow
