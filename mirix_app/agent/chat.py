@@ -1,6 +1,12 @@
-"""The chat agent: active retrieval over all six types, core always in context, a streamed answer
-with citations to memory ids and their sources. What the user says goes to the inbox as a chat item
-(so it becomes memory too, through the same pipeline as everything else).
+"""The chat agent: active retrieval over all six types, an evidence-first answer with citations to
+memory ids and their sources, and a model that may only rephrase it. What the user says goes to
+the inbox as a chat item (kept as chat history, through the same pipeline as everything else).
+
+The answer never depends on the model being smart: `answer.answer` composes a short cited answer
+from the retrieved memories with no model at all, and it is shown at once. A model rephrases it
+only when its capability check allows (`capability`), its output is guarded against loops and
+echoes and verified against the evidence (`phrasing`), and it replaces the extractive answer only
+once verified.
 
 What the chat agent can do: answer. It has no tools: nothing in an answer is executed, no memory is
 changed and no setting written by chatting (the question itself becomes memory later, through the
@@ -19,8 +25,8 @@ import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
-from mirix_app.agent import prompts
-from mirix_app.agent.models import ChatMessage, Model
+from mirix_app.agent import answer as evidence
+from mirix_app.agent.models import Cancelled, ChatMessage, Model, StopCheck
 from mirix_app.agent.routing import mask_secrets
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
@@ -72,31 +78,63 @@ class Retrieved:
     score: float
 
 
+MAX_QUESTION_CHARS = 2000  # longer questions are cut (a pasted page is not a question)
+# How the model takes part in chat: its capability check decides (see agent/capability.py).
+PHRASE, SUMMARIZE, OFF, UNCHECKED = "phrase", "summarize", "off", "unchecked"
+
+
+@dataclass
+class ChatEvent:
+    """One step of a reply: `answer` (the extractive answer, first and at once), `draft` (a piece
+    of the model's rephrasing, not yet verified), `final` (the verified rephrasing replaces the
+    answer) or `rejected` (the rephrasing failed its check: the extractive answer stays)."""
+
+    kind: str
+    text: str
+
+
 @dataclass
 class ChatReply:
-    """Iterate for the answer's text pieces; `citations` is filled when the stream ends."""
+    """`extractive` is ready when `ask` returns; iterate `events()` (or the text pieces) for the
+    rest. `answer` and `citations` are final once the events end."""
 
     question: str
     retrieved: list[Retrieved]
-    _pieces: Iterator[str]
+    extractive: evidence.Answer
+    mode: str
+    _events: Iterator[ChatEvent]
     answer: str = ""
     citations: list[Citation] = field(default_factory=list)
     done: bool = False
+    phrased: bool = False  # the answer is the model's verified rephrasing
+    rejected: str = ""  # why a rephrasing was not used
     # Vault entries the question asks for whose values were not revealed: the UI may offer them.
     secret_asks: list[str] = field(default_factory=list)
 
-    def __iter__(self) -> Iterator[str]:
-        parts: list[str] = []
-        for piece in self._pieces:
-            parts.append(piece)
-            yield piece
-        self.answer = "".join(parts)
+    def __post_init__(self) -> None:
+        self.answer = self.extractive.render()
+        self.citations = cite(self.answer, self.retrieved)
+
+    def events(self) -> Iterator[ChatEvent]:
+        yield ChatEvent("answer", self.answer)
+        for ev in self._events:
+            if ev.kind == "final":
+                self.answer, self.phrased = ev.text, True
+            elif ev.kind == "rejected":
+                self.rejected = ev.text
+            yield ev
         self.citations = cite(self.answer, self.retrieved)
         self.done = True
 
+    def __iter__(self) -> Iterator[str]:
+        """The final answer's text (the extractive one, or its verified rephrasing)."""
+        for _ in self.events():
+            pass
+        yield self.answer
+
     def text(self) -> str:
-        """Consume the stream and return the whole answer."""
-        for _ in self:
+        """Wait for the reply to finish and return the final answer."""
+        for _ in self.events():
             pass
         return self.answer
 
@@ -142,17 +180,39 @@ def cite(answer: str, retrieved: list[Retrieved], fallback: int = 3) -> list[Cit
 
 class ChatAgent:
     def __init__(
-        self, core: MemoryCore, model: Model, *, limit: int = 10, context_chars: int = 3500
+        self,
+        core: MemoryCore,
+        model: Model | None,
+        *,
+        limit: int = 10,
+        mode: str | None = None,
     ) -> None:
+        """`mode` forces how the model takes part (phrase | summarize | off); by default the
+        model's cached capability check decides, and an unchecked model only gets checked when
+        someone runs the check (`mirix model check`, or the app after loading a model)."""
         self.core, self.model = core, model
-        self.limit, self.context_chars = limit, context_chars
+        self.limit = limit
+        self._mode = mode
         self.history: list[ChatMessage] = []
+
+    @property
+    def mode(self) -> str:
+        if self._mode is not None:
+            return self._mode
+        if self.model is None:
+            return OFF
+        from mirix_app.agent import capability
+
+        result = capability.cached_mode(self.model, self.core.paths)
+        return result.mode if result is not None else UNCHECKED
 
     def retrieve(
         self, question: str, limit: int | None = None, *, reveal: Collection[str] = ()
     ) -> list[Retrieved]:
         """Hybrid search for the whole question and for each topic, fused by reciprocal rank."""
         limit = limit or self.limit
+        if not question.strip():
+            return []
         queries = [question, *topics(question)]
         fused: dict[str, float] = {}
         mems: dict[str, Memory] = {}
@@ -195,54 +255,92 @@ class ChatAgent:
         question: str,
         *,
         remember: bool = True,
-        max_tokens: int = 300,
+        max_tokens: int = 64,
         reveal: Collection[str] = (),
+        should_stop: StopCheck | None = None,
     ) -> ChatReply:
-        """Start an answer: retrieval happens now, generation as the reply is iterated.
+        """Answer now from the evidence; a model's rephrasing (when allowed) comes as the reply's
+        events are iterated.
 
         `reveal`: ids of vault entries the user revealed in the app for this question; only their
-        values may enter the prompt."""
-        question = question.strip()
+        values may appear in this answer (never in a prompt, never in history)."""
+        question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         if remember and question:
             self.core.inbox.put(InboxItem(kind="chat", text=question, meta={"role": "user"}))
         retrieved = self.retrieve(question, reveal=reveal)
-        budget = self.context_chars
-        context: list[tuple[str, str]] = []
-        for r in retrieved:
-            if budget - len(r.text) < 0 and context:
-                break
-            context.append((r.memory.id, r.text))
-            budget -= len(r.text)
-        asked = mask_secrets(question)  # a secret typed in goes to the vault, not the model
-        msgs = prompts.chat_messages(self.core_blocks(), context, asked, self.history)
-        used = [r for r in retrieved if r.memory.id in {c[0] for c in context}]
-        revealed = [
-            self.core.reveal_secret(r.memory.id)
-            for r in used
-            if r.memory.type is MemoryType.VAULT and r.memory.id in reveal
-        ]
+        memories = [r.memory for r in retrieved]
+        ans = evidence.answer(question, memories, embed=self.core.embed)
+        # A value the user revealed for this question answers it.
+        top = ans.spans[0].memory_id if ans.found and ans.spans else ""
+        if top in reveal and top in {m.id for m in memories if m.type is MemoryType.VAULT}:
+            ans.spans[0].text = self.core.reveal_secret(top)
         secret_asks = [
             r.memory.id
-            for r in used
+            for r in retrieved
             if r.memory.type is MemoryType.VAULT
             and r.memory.id not in reveal
             and asks_for_secret(question, r.memory)
         ]
+        mode = self.mode
+        revealed = [self.core.reveal_secret(i) for i in reveal if i in {m.id for m in memories}]
 
-        def pieces() -> Iterator[str]:
-            parts: list[str] = []
-            for p in self.model.stream(msgs, max_tokens=max_tokens):
-                parts.append(p)
-                yield p
-            answer = "".join(parts)
+        def events() -> Iterator[ChatEvent]:
+            final = ans.render()
+            # A revealed value never enters a prompt: such an answer is not rephrased.
+            secret = any(v and v in ans.short for v in revealed)
+            if (
+                mode == PHRASE
+                and self.model is not None
+                and ans.found
+                and not ans.steps
+                and not secret
+            ):
+                for ev in self._phrase(ans, max_tokens, should_stop, revealed):
+                    if ev.kind == "final":
+                        final = ev.text
+                    yield ev
             for value in revealed:  # a revealed value is for this answer only
-                answer = answer.replace(value, "[secret]")
+                final = final.replace(value, "[secret]")
             self.history.extend(
                 [
-                    {"role": "user", "content": asked},
-                    {"role": "assistant", "content": mask_secrets(answer)},
+                    {"role": "user", "content": mask_secrets(question)},
+                    {"role": "assistant", "content": mask_secrets(final)},
                 ]
             )
             self.history = self.history[-6:]
 
-        return ChatReply(question, used, pieces(), secret_asks=secret_asks)
+        return ChatReply(question, retrieved, ans, mode, events(), secret_asks=secret_asks)
+
+    def _phrase(
+        self,
+        ans: evidence.Answer,
+        max_tokens: int,
+        should_stop: StopCheck | None,
+        revealed: list[str],
+    ) -> Iterator[ChatEvent]:
+        from mirix_app.agent import phrasing
+
+        assert self.model is not None
+        # The draft's resolved dates ("yesterday" -> 7 May 2023) are evidence too.
+        support = [(s.memory_id, s.support) for s in ans.spans] + [("", ans.short)]
+        try:
+            result = phrasing.phrase(
+                self.model,
+                mask_secrets(ans.question),
+                support,
+                ans.short,
+                max_tokens=max_tokens,
+                should_stop=should_stop,
+                forbidden=revealed,
+            )
+        except Cancelled:
+            yield ChatEvent("rejected", "cancelled")
+            return
+        if result.text:
+            yield ChatEvent("draft", result.text)
+        if not result.ok:
+            yield ChatEvent("rejected", "; ".join(result.verification.reasons) or "not verified")
+            return
+        ids = " ".join(f"[{i}]" for i in dict.fromkeys(s.memory_id for s in ans.spans))
+        support_lines = ans.render().split("\n")[1:]
+        yield ChatEvent("final", "\n".join([f"{result.text} {ids}".strip(), *support_lines]))

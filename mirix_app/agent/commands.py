@@ -18,6 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("question")
     p.add_argument("--no-remember", action="store_true", help="do not keep the question as memory")
     p.add_argument("--json", action="store_true", help="print the answer and citations as JSON")
+    p.add_argument(
+        "--mode",
+        choices=["auto", "off", "phrase"],
+        default="auto",
+        help="auto: the model rephrases when its capability check allows; off: the extractive "
+        "answer only; phrase: let the model try (its answer is still verified)",
+    )
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("process", help="turn everything waiting in the inbox into memories now")
@@ -30,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = msub.add_parser("show", help="the model in use and whether it loads")
     s.add_argument("--load", action="store_true", help="load it now and time a short answer")
     s.set_defaults(func=cmd_model_show)
+    s = msub.add_parser(
+        "check", help="measure whether the model may phrase chat answers (cached per model)"
+    )
+    s.add_argument("--force", action="store_true", help="run it again even if cached")
+    s.set_defaults(func=cmd_model_check)
     s = msub.add_parser("set", help="use a GGUF file or an OpenAI-compatible endpoint")
     g = s.add_mutually_exclusive_group(required=True)
     g.add_argument("--path", help="a GGUF file for llama.cpp")
@@ -61,36 +73,53 @@ def _print_citations(reply: Any) -> None:
             print(f"  {c.label()}")
 
 
+def _reply_json(reply: Any) -> dict[str, Any]:
+    ans = reply.extractive
+    return {
+        "answer": reply.answer,
+        "found": ans.found,
+        "short": ans.short,
+        "extractive": ans.render(),
+        "mode": reply.mode,
+        "phrased": reply.phrased,
+        "rejected": reply.rejected,
+        "citations": [
+            {
+                "id": c.memory_id,
+                "type": c.type,
+                "title": c.title,
+                "sources": [s.to_dict() for s in c.sources],
+            }
+            for c in reply.citations
+        ],
+    }
+
+
+def _print_reply(reply: Any) -> None:
+    """The extractive answer at once; a verified rephrasing, when the model may give one, after."""
+    print(reply.extractive.render(), flush=True)
+    for ev in reply.events():
+        if ev.kind == "final":
+            print(
+                f"\n{ev.text.splitlines()[0]}  (rephrased by the model, checked against the sources)"
+            )
+    _print_citations(reply)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from mirix_app.agent.chat import ChatAgent
 
     core, model = _open()
     try:
-        reply = ChatAgent(core, model).ask(args.question, remember=not args.no_remember)
+        mode = None if args.mode == "auto" else args.mode
+        reply = ChatAgent(core, model, mode=mode).ask(args.question, remember=not args.no_remember)
         if args.json:
             from mirix_app.cli import print_json
 
-            answer = reply.text()
-            print_json(
-                {
-                    "answer": answer,
-                    "citations": [
-                        {
-                            "id": c.memory_id,
-                            "type": c.type,
-                            "title": c.title,
-                            "sources": [s.to_dict() for s in c.sources],
-                        }
-                        for c in reply.citations
-                    ],
-                }
-            )
+            reply.text()
+            print_json(_reply_json(reply))
             return 0
-        for piece in reply:
-            sys.stdout.write(piece)
-            sys.stdout.flush()
-        print()
-        _print_citations(reply)
+        _print_reply(reply)
     finally:
         core.close()
     return 0
@@ -101,7 +130,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     core, model = _open()
     agent = ChatAgent(core, model)
-    print(f"mirix chat ({model.name}); empty line or Ctrl-D to leave")
+    print(f"mirix chat ({model.name}, {agent.mode}); empty line or Ctrl-D to leave")
     try:
         while True:
             try:
@@ -113,11 +142,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             reply = agent.ask(question, remember=not args.no_remember)
             sys.stdout.write("mirix> ")
-            for piece in reply:
-                sys.stdout.write(piece)
-                sys.stdout.flush()
-            print()
-            _print_citations(reply)
+            _print_reply(reply)
     finally:
         core.close()
     return 0
@@ -177,6 +202,7 @@ def cmd_model_show(args: argparse.Namespace) -> int:
     if st.error:
         print(f"problem:  {st.error}")
         return 1
+    print(f"answers:  {_capability_line(model, Paths.default())}")
     if getattr(args, "load", False):
         start = time.perf_counter()
         model.load()
@@ -188,6 +214,46 @@ def cmd_model_show(args: argparse.Namespace) -> int:
         print(
             f"loaded in {loaded:.2f}s; answered in {time.perf_counter() - start:.2f}s: {text.strip()[:60]!r}"
         )
+    return 0
+
+
+def _capability_line(model: Any, paths: Any) -> str:
+    from mirix_app.agent.capability import cached_mode
+
+    result = cached_mode(model, paths)  # runs nothing
+    if result is None:
+        return "not checked yet: run `mirix model check`"
+    return result.describe()
+
+
+def cmd_model_check(args: argparse.Namespace) -> int:
+    from mirix_app.agent.capability import cached_mode, ensure_mode
+    from mirix_app.agent.settings import ModelSettings, make_model
+    from mirix_app.config import Settings
+    from mirix_app.paths import Paths
+
+    paths = Paths.default()
+    model = make_model(ModelSettings.from_settings(Settings.load(paths)))
+    st = model.status()
+    if st.error:
+        print(f"problem:  {st.error}")
+        return 1
+    if not args.force and cached_mode(model, paths) is not None:
+        print(f"{_capability_line(model, paths)} (cached; --force to run it again)")
+        return 0
+    paths.ensure()
+    print(f"checking {st.name}: phrasing short answers from fixed evidence", file=sys.stderr)
+
+    def progress(done: int, total: int, passed: int) -> None:
+        print(f"\r{done}/{total} items, {passed} passed", end="", file=sys.stderr, flush=True)
+
+    try:
+        result = ensure_mode(model, paths, force=True, progress=progress)
+    finally:
+        print(file=sys.stderr)
+    print(f"{result.describe()} in {result.seconds:.0f}s")
+    for failure in result.failures:
+        print(f"  failed {failure}")
     return 0
 
 

@@ -12,7 +12,10 @@ decisions inside the caller's batch and enforces the rules in code, whatever the
   taken on a prompt that showed such text, may only add: no update, merge or delete at all, even
   when the item is a message the user typed (pasted text is not the user's request);
 - the user's own words may change anything but core blocks, which are rewritten, never deleted,
-  and a rewrite may only shorten, never drop or invent a line.
+  and a rewrite may only shorten, never drop or invent a line;
+- a question the user asked (routing.asked_by_user) is chat history only: one episodic memory,
+  marked as a question (event_type "question", tag "chat-question", which search ranks below the
+  evidence), added and never changing anything; whatever else is made of it is refused.
 Vault values never reach a prompt.
 """
 
@@ -26,10 +29,11 @@ from typing import Any
 
 from mirix_app.agent import prompts, routing
 from mirix_app.agent.models import Model, ModelError, StructuredOutputError
-from mirix_app.agent.routing import Fact, Route
+from mirix_app.agent.routing import Fact, Route, stated
 from mirix_app.errors import MirixError, NotFound
 from mirix_app.memory.clock import parse_time
 from mirix_app.memory.core import Batch, MemoryCore
+from mirix_app.memory.search import QUESTION_EVENT, QUESTION_TAG
 from mirix_app.memory.store import Filters
 from mirix_app.memory.types import DEFAULT_CORE_LIMIT, Memory, MemoryType, Source
 
@@ -61,6 +65,7 @@ class Candidate:
     key: str = ""  # identity for exact matching (a fact tag, a document title, an episode)
     fact: Fact | None = None
     tainted: bool = False  # made from text that reads as instructions to the agent
+    asked: bool = False  # the record of a question the user asked: episodic, added, nothing else
 
     def text(self) -> str:
         return (
@@ -140,6 +145,7 @@ def may_update(target: Memory, trusted: bool) -> str | None:
 
 
 TAINTED = "the input holds text that reads as instructions to the agent"
+ASKED = "a question the user asked states nothing: it is kept as chat history only"
 
 
 # -- meta manager ----------------------------------------------------------------------------------
@@ -160,7 +166,12 @@ def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
     topics = [t.strip() for t in (notes.topics if notes else []) if t.strip()][:3]
     topic_tags = [f"topic:{t.lower()[:40]}" for t in topics]
     speaker = route.speaker
-    if it.kind == "chat":
+    if route.asked:
+        line = turn_line(route)
+        summary = f"Asked: {line if len(line) <= 300 else line[:299] + '…'}"
+        details = "\n".join([*([line] if len(line) > 300 else []), *route.context])
+        key = ""
+    elif it.kind == "chat":
         line = turn_line(route)
         summary = line if len(line) <= 300 or not notes or not notes.summary else notes.summary
         # The neighbouring turns are searchable context; the memory still cites only its own turn.
@@ -189,11 +200,17 @@ def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
             },
             [src],
             route.trusted,
-            tags=topic_tags,
+            tags=[QUESTION_TAG] if route.asked else topic_tags,
             key=key,
+            asked=route.asked,
         )
     )
+    # Of a question only what its other sentences state is kept ("My dentist is Dr. Okafor. When
+    # is my appointment?"): a secret or steps asked about are not the user's to store.
+    said = stated(it.text or "") if route.asked else None
     for s in route.secrets:
+        if said is not None and s.value not in said:
+            continue
         what = s.what or it.window or it.app or "an account"
         out.append(
             Candidate(
@@ -210,7 +227,7 @@ def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
                 key=f"vault:{s.kind}|{what.lower()}",
             )
         )
-    if route.steps:
+    if route.steps and not route.asked:
         title = (notes.summary if notes and notes.summary else "") or it.window or "Steps"
         out.append(
             Candidate(
@@ -604,6 +621,17 @@ def apply(
 def _apply_one(
     b: Batch, a: Action, c: Candidate, result: Applied, episodes: EpisodicManager | None
 ) -> None:
+    if c.asked:
+        # Enforced here, whatever routing, the notes or a model's decision said: a question becomes
+        # its own episodic record and nothing else, and it changes no other memory.
+        if c.type is not MemoryType.EPISODIC:
+            result.refused.append(f"{a.op} {c.type.value}: {ASKED}")
+            log.info("refused a %s memory from a question", c.type.value)
+            return
+        if a.op != "add":
+            result.refused.append(f"{a.op} {a.target}: {ASKED}")
+        _add(b, c, result, episodes, None)
+        return
     if a.op == "add":
         _add(b, c, result, episodes, a.fields)
         return
@@ -696,9 +724,12 @@ def _add(
     episodes: EpisodicManager | None,
     fields: dict[str, Any] | None,
 ) -> None:
-    m = Memory(
-        c.type, dict(fields or c.fields), tags=list(c.tags), sources=list(c.sources), origin="agent"
-    )
+    fields = dict(fields or c.fields)
+    tags = list(c.tags)
+    if c.asked:  # the mark search demotes by, even if something upstream dropped it
+        fields["event_type"] = QUESTION_EVENT
+        tags = sorted({*tags, QUESTION_TAG})
+    m = Memory(c.type, fields, tags=tags, sources=list(c.sources), origin="agent")
     m = b.add(m)
     result.added.append(m.id)
     if episodes is not None and c.key and c.type is MemoryType.EPISODIC:

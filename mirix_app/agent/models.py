@@ -17,6 +17,7 @@ validated here, because a grammar does not check everything (enums over HTTP, le
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -113,11 +114,22 @@ class Model(ABC):
         max_tokens: int,
         temperature: float,
         schema: dict[str, Any] | None,
+        stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> Iterator[str]:
-        """Yield text pieces as the model produces them."""
+        """Yield text pieces as the model produces them. `stop` ends generation before any of
+        its strings (the base class enforces it again on the text); `repeat_penalty` (> 1
+        penalises tokens already produced, llama.cpp style) is passed on where the backend has
+        one. A backend written before these options existed still works: they are only passed
+        to a `_stream` that accepts them."""
 
     def status(self) -> ModelStatus:
         return ModelStatus(self.backend, self.name, loaded=True)
+
+    def identity(self) -> dict[str, Any]:
+        """What makes this the same model (capability results are cached under it). Never
+        loads the model; backends refine it (a file's size and mtime, an endpoint's URL)."""
+        return {"backend": self.backend, "name": self.name}
 
     def load(self) -> None:  # noqa: B027 - optional hook
         """Load weights / check the endpoint now (otherwise done on first use)."""
@@ -133,14 +145,36 @@ class Model(ABC):
         max_tokens: int = 512,
         temperature: float = 0.2,
         should_stop: StopCheck | None = None,
+        stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> Iterator[str]:
-        """Stream an answer token by token. `should_stop()` returning True ends it (Cancelled)."""
-        yield from self._run(messages, max_tokens, temperature, None, should_stop)
+        """Stream an answer token by token. `should_stop()` returning True ends it (Cancelled).
+
+        `stop`: generation ends before the first of these strings, which is never yielded.
+        `repeat_penalty`: e.g. 1.3 against a small model's loops (None = the backend's default).
+        """
+        yield from self._run(
+            messages, max_tokens, temperature, None, should_stop, stop, repeat_penalty
+        )
 
     def complete(
-        self, messages: list[ChatMessage], *, max_tokens: int = 512, temperature: float = 0.2
+        self,
+        messages: list[ChatMessage],
+        *,
+        max_tokens: int = 512,
+        temperature: float = 0.2,
+        stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> str:
-        return "".join(self.stream(messages, max_tokens=max_tokens, temperature=temperature))
+        return "".join(
+            self.stream(
+                messages,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stop=stop,
+                repeat_penalty=repeat_penalty,
+            )
+        )
 
     def structured(
         self,
@@ -162,22 +196,103 @@ class Model(ABC):
         temperature: float,
         schema: dict[str, Any] | None,
         should_stop: StopCheck | None,
+        stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> Iterator[str]:
         start = time.perf_counter()
         n = 0
+        stops = [s for s in (stop or []) if s]
+        extra: dict[str, Any] = {}
+        if _accepts_options(type(self)):
+            if stops:
+                extra["stop"] = stops
+            if repeat_penalty is not None:
+                extra["repeat_penalty"] = repeat_penalty
+        gen = self._stream(
+            messages, max_tokens=max_tokens, temperature=temperature, schema=schema, **extra
+        )
+        # The stop strings are enforced here too: not every backend honours them (a scripted
+        # model, an older plugin, a server that caps their number) and a stop string split over
+        # two pieces must not be half-yielded.
+        cut = _StopCut(stops) if stops else None
         try:
-            for piece in self._stream(
-                messages, max_tokens=max_tokens, temperature=temperature, schema=schema
-            ):
+            for piece in gen:
                 if should_stop is not None and should_stop():
                     raise Cancelled("generation cancelled")
                 n += 1
-                yield piece
+                if cut is None:
+                    yield piece
+                    continue
+                out = cut.feed(piece)
+                if out:
+                    yield out
+                if cut.stopped:
+                    break
+            if cut is not None and not cut.stopped:
+                tail = cut.flush()
+                if tail:
+                    yield tail
         finally:
+            close = getattr(gen, "close", None)
+            if close is not None:
+                close()  # a stop or a cancel ends decoding now, not at max_tokens
             self.usage.calls += 1
             self.usage.seconds += time.perf_counter() - start
             # One streamed piece is one token for llama.cpp and nearly so over SSE.
             self.usage.completion_tokens += n
+
+
+_OPTIONS_OK: dict[type, bool] = {}
+
+
+def _accepts_options(cls: type) -> bool:
+    """Whether `cls._stream` takes `stop` and `repeat_penalty` (backends written before these
+    options existed do not, and must keep working)."""
+    ok = _OPTIONS_OK.get(cls)
+    if ok is None:
+        import inspect
+
+        try:
+            params = inspect.signature(cls._stream).parameters  # type: ignore[attr-defined]
+        except (TypeError, ValueError, AttributeError):
+            params = {}  # type: ignore[assignment]
+        ok = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()) or (
+            "stop" in params and "repeat_penalty" in params
+        )
+        _OPTIONS_OK[cls] = ok
+    return ok
+
+
+class _StopCut:
+    """Cuts a stream before the first stop string, holding back a tail that could be the start
+    of one (so "<da" of a stop "<data>" is not yielded before "ta>" arrives)."""
+
+    def __init__(self, stops: list[str]) -> None:
+        self.stops = stops
+        self.longest = max(len(s) for s in stops)
+        self.pending = ""
+        self.stopped = False
+
+    def feed(self, piece: str) -> str:
+        self.pending += piece
+        hits = [i for i in (self.pending.find(s) for s in self.stops) if i >= 0]
+        if hits:
+            self.stopped = True
+            out, self.pending = self.pending[: min(hits)], ""
+            return out
+        keep = 0
+        for k in range(min(len(self.pending), self.longest - 1), 0, -1):
+            tail = self.pending[-k:]
+            if any(s.startswith(tail) for s in self.stops):
+                keep = k
+                break
+        out = self.pending[: len(self.pending) - keep]
+        self.pending = self.pending[len(self.pending) - keep :]
+        return out
+
+    def flush(self) -> str:
+        out, self.pending = self.pending, ""
+        return out
 
 
 # -- JSON schema: parse + validate (the subset our schemas use) --------------------------------
@@ -448,6 +563,26 @@ class LlamaCppModel(Model):
             self._error = None  # the file was replaced since: worth another try
         return ModelStatus(self.backend, self.name, self._llm is not None, str(path), self._error)
 
+    def identity(self) -> dict[str, Any]:
+        """The GGUF file: resolved path, size, mtime and a hash of its first MB (a file replaced
+        in place, or copied elsewhere, is told apart without hashing 100 MB+)."""
+        path = self.resolved_path().resolve()
+        try:
+            st = path.stat()
+            with path.open("rb") as f:
+                head = hashlib.sha256(f.read(1 << 20)).hexdigest()
+        except OSError as e:
+            raise ModelUnavailable(
+                f"cannot read the model file {path}: {e.strerror}", "check its permissions"
+            ) from e
+        return {
+            "backend": self.backend,
+            "path": str(path),
+            "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns,
+            "head_sha256": head,
+        }
+
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
@@ -458,12 +593,18 @@ class LlamaCppModel(Model):
         max_tokens: int,
         temperature: float,
         schema: dict[str, Any] | None,
+        stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> Iterator[str]:
         with self.lock:
             llm = self.llm
             kw: dict[str, Any] = {}
             if schema is not None:
                 kw["response_format"] = {"type": "json_object", "schema": schema}
+            if stop:
+                kw["stop"] = list(stop)
+            if repeat_penalty is not None:
+                kw["repeat_penalty"] = repeat_penalty
             chunks = llm.create_chat_completion(
                 messages=list(messages),
                 max_tokens=max_tokens,
@@ -527,6 +668,9 @@ class OpenAICompatModel(Model):
     def status(self) -> ModelStatus:
         return ModelStatus(self.backend, self.name, True, self.base_url)
 
+    def identity(self) -> dict[str, Any]:
+        return {"backend": self.backend, "base_url": self.base_url, "model": self.model}
+
     def _headers(self) -> dict[str, str]:
         h = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.api_key:
@@ -540,6 +684,8 @@ class OpenAICompatModel(Model):
         max_tokens: int,
         temperature: float,
         schema: dict[str, Any] | None,
+        stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> Iterator[str]:
         import httpx
 
@@ -551,6 +697,9 @@ class OpenAICompatModel(Model):
         }
         if self.model:
             body["model"] = self.model
+        if stop:
+            body["stop"] = list(stop)[:HTTP_MAX_STOPS]  # the rest is enforced on the text
+        body.update(http_penalties(repeat_penalty))
         if schema is not None:
             if self._json_schema_ok:
                 body["response_format"] = {
@@ -570,7 +719,12 @@ class OpenAICompatModel(Model):
                     self._json_schema_ok = False
                     r.read()
                     yield from self._stream(
-                        messages, max_tokens=max_tokens, temperature=temperature, schema=schema
+                        messages,
+                        max_tokens=max_tokens,
+                        temperature=temperature,
+                        schema=schema,
+                        stop=stop,
+                        repeat_penalty=repeat_penalty,
                     )
                     return
                 if r.status_code in (401, 403):
@@ -622,6 +776,25 @@ class OpenAICompatModel(Model):
             ) from e
 
 
+# OpenAI accepts at most 4 stop strings (a 400 otherwise).
+HTTP_MAX_STOPS = 4
+
+
+def http_penalties(repeat_penalty: float | None) -> dict[str, float]:
+    """A llama.cpp-style repeat penalty as the standard OpenAI fields (-2..2; 0 = none).
+
+    OpenAI itself refuses an unknown `repeat_penalty` field, so only these two go over HTTP:
+    1.3 becomes frequency 0.6 (grows with each repeat) and presence 0.3 (once per token).
+    """
+    if repeat_penalty is None or repeat_penalty <= 1.0:
+        return {}
+    extra = repeat_penalty - 1.0
+    return {
+        "frequency_penalty": round(min(2.0, 2.0 * extra), 3),
+        "presence_penalty": round(min(2.0, extra), 3),
+    }
+
+
 def _content(reply: Any, key: str) -> str | None:
     """choices[0][key].content of a (streamed) chat completion: "" when it is empty, None when
     the reply does not have that shape at all."""
@@ -643,6 +816,9 @@ class Request:
     messages: list[ChatMessage]
     schema: dict[str, Any] | None
     max_tokens: int
+    temperature: float | None = None
+    stop: list[str] | None = None
+    repeat_penalty: float | None = None
 
     @property
     def prompt(self) -> str:
@@ -675,16 +851,18 @@ class ScriptedModel(Model):
         *,
         by_task: dict[str, Reply | list[Reply]] | None = None,
         default: Reply | None = None,
+        name: str = "scripted",
     ) -> None:
         super().__init__()
         self.replies: list[Reply] = list(replies or [])
         self.by_task: dict[str, list[Reply] | Reply] = dict(by_task or {})
         self.default = default
         self.requests: list[Request] = []
+        self._name = name  # tests tell scripted models apart by it (e.g. capability caching)
 
     @property
     def name(self) -> str:
-        return "scripted"
+        return self._name
 
     def _next(self, req: Request) -> Any:
         entry = self.by_task.get(req.task)
@@ -706,8 +884,11 @@ class ScriptedModel(Model):
         max_tokens: int,
         temperature: float,
         schema: dict[str, Any] | None,
+        stop: list[str] | None = None,
+        repeat_penalty: float | None = None,
     ) -> Iterator[str]:
-        req = Request(list(messages), schema, max_tokens)
+        # The base class cuts the reply at `stop`, as a real backend would.
+        req = Request(list(messages), schema, max_tokens, temperature, stop, repeat_penalty)
         self.requests.append(req)
         reply = self._next(req)
         if callable(reply):

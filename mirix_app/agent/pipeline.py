@@ -45,11 +45,21 @@ from mirix_app.agent.models import (
     ModelUnavailable,
     StructuredOutputError,
 )
-from mirix_app.agent.routing import LineMemory, Route, mask_secrets, route
+from mirix_app.agent.routing import (
+    LineMemory,
+    Route,
+    asked_by_user,
+    mask_secrets,
+    route,
+    stated,
+    unquoted,
+    user_facts,
+)
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.errors import ModelMissing
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
+from mirix_app.memory.search import QUESTION_EVENT, QUESTION_TAG
 from mirix_app.memory.types import Memory, MemoryType
 
 log = logging.getLogger(__name__)
@@ -81,6 +91,56 @@ def usable_notes(entry: dict[str, Any], source: str) -> Notes:
         if not degenerate(str(f["summary"]))
     ]
     return Notes(summary=summary, topics=topics, facts=facts)
+
+
+OLD_QUESTIONS_KEY = "agent.old_questions_marked"  # meta: the one-time pass below has run
+
+
+def mark_old_questions(core: MemoryCore) -> tuple[int, int]:
+    """What older versions made of the user's chat questions: each question's episodic record is
+    marked (search then ranks it below the evidence) and the facts, steps and resources made from
+    questions alone are trashed (undoable: they are in the trash and their history). A fact that a
+    statement in the same message still gives is kept; vault entries and core blocks are left to
+    the user. Returns (marked, trashed)."""
+    con = core.store.con
+    refs = [r[0] for r in con.execute("SELECT DISTINCT ref FROM sources WHERE kind = 'chat'")]
+    asked: dict[str, set[str]] = {}  # question item id -> fact tags its statements still give
+    for ref in refs:
+        it = core.inbox.get(ref)
+        if it is not None and asked_by_user(it):
+            said = user_facts(stated(unquoted(mask_secrets(it.text))))
+            asked[ref] = {f.tag for f in said}
+    marked = trashed = 0
+    if not asked:
+        return 0, 0
+    with core.batch(actor="agent") as b:
+        seen: set[str] = set()
+        for ref, kept in asked.items():
+            for mid in core.store.memories_from("chat", ref):
+                if mid in seen:
+                    continue
+                seen.add(mid)
+                m = b.get(mid)
+                if m.deleted_at is not None or m.origin != "agent":
+                    continue
+                if m.type is MemoryType.EPISODIC:
+                    if QUESTION_TAG not in m.tags:
+                        b.update(
+                            mid,
+                            fields={"event_type": QUESTION_EVENT},
+                            tags=sorted({*m.tags, QUESTION_TAG}),
+                        )
+                        marked += 1
+                    continue
+                if m.type not in (MemoryType.SEMANTIC, MemoryType.PROCEDURAL, MemoryType.RESOURCE):
+                    continue
+                only_questions = all(s.kind == "chat" and s.ref in asked for s in m.sources)
+                if only_questions and not kept & set(m.tags):
+                    b.trash(mid)
+                    trashed += 1
+    if marked or trashed:
+        log.info("older questions: %d record(s) marked, %d memory(ies) trashed", marked, trashed)
+    return marked, trashed
 
 
 @dataclass
@@ -127,6 +187,7 @@ class Pipeline:
         )
         self.lines_seen = LineMemory()
         self.last_turn: dict[str, str] = {}  # conversation -> its last turn processed (a line)
+        self._old_questions_checked = False
 
     # -- model notes -------------------------------------------------------------------------------
     def wants_notes(self, r: Route, shed: bool) -> bool:
@@ -137,6 +198,8 @@ class Pipeline:
             return False  # screens with nothing new join their episode without a model call
         if self.want_notes is not None:
             return self.want_notes(r)
+        if r.asked:
+            return False  # a question's record is its own words; the model has nothing to add
         if shed and it.kind == "capture":
             return False  # behind capture: screens get deterministic notes only
         return self.settings.import_notes or not is_import(it)
@@ -216,6 +279,7 @@ class Pipeline:
             return res
         if self.model is not None:
             self.model.load()  # a missing or corrupt model fails here, before any item is touched
+        self._mark_old_questions()
         # Routing remembers lines and turns it has seen; a batch the model fails on is retried
         # later and must be routed as new again.
         seen, last_turn = pickle.dumps(self.lines_seen), dict(self.last_turn)  # ~5 ms when full
@@ -274,11 +338,12 @@ class Pipeline:
                     b.add(self._unsorted(r))
                     res.applied.added.append("unsorted")
             # A secret said in chat now lives sealed in the vault: the message's record keeps
-            # only a mask, so the value is nowhere else in clear.
+            # only a mask, so the value is nowhere else in clear. One typed into a question is
+            # not kept at all (a question makes no vault entry), so it is masked as well.
             masked = {
                 r.item.id: mask_secrets(r.item.text)
                 for r, cands in plan
-                if any(c.type is MemoryType.VAULT for c in cands)
+                if r.secrets or any(c.type is MemoryType.VAULT for c in cands)
             }
             b.inbox_done([r.item.id for r, _ in plan if r.item.id not in failed], masked)
         for item_id in unsorted_ids:
@@ -298,6 +363,16 @@ class Pipeline:
             res.seconds,
         )
         return res
+
+    def _mark_old_questions(self) -> None:
+        """Once per data dir (a meta flag), before the first batch: see `mark_old_questions`."""
+        if self._old_questions_checked:
+            return
+        self._old_questions_checked = True
+        if self.core.store.get_meta(OLD_QUESTIONS_KEY):
+            return
+        mark_old_questions(self.core)
+        self.core.store.set_meta(OLD_QUESTIONS_KEY, "1")
 
     def _link_turns(self, routes: list[Route]) -> None:
         """Give each imported conversation turn the turns before and after it as context (the
@@ -338,16 +413,19 @@ class Pipeline:
         where = " — ".join(x for x in (it.app, it.window) if x)
         head = where or ("message" if it.kind == "chat" else it.kind)
         speaker = f"{r.speaker}: " if it.kind == "chat" and r.speaker != "user" else ""
+        asked = "Asked: " if r.asked else ""
         return Memory(
             MemoryType.EPISODIC,
             {
                 "occurred_at": it.at,
                 "actor": r.speaker,
                 "event_type": r.event_type,
-                "summary": f"{speaker}{r.text[:300]}" if it.kind == "chat" else f"Unsorted: {head}",
+                "summary": f"{asked}{speaker}{r.text[:300]}"
+                if it.kind == "chat"
+                else f"Unsorted: {head}",
                 "details": r.text,
             },
-            tags=[UNSORTED],
+            tags=[UNSORTED, QUESTION_TAG] if r.asked else [UNSORTED],
             sources=[source_for(r)],
             origin="agent",
         )

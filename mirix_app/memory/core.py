@@ -8,10 +8,10 @@ import logging
 import shutil
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mirix_app.config import Settings
 from mirix_app.errors import InvalidInput
@@ -25,6 +25,9 @@ from mirix_app.memory.store import Filters, HistoryEntry, Store
 from mirix_app.memory.types import Memory, MemoryType, Source
 from mirix_app.memory.vectors import VectorIndex
 from mirix_app.paths import Paths
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +235,10 @@ class MemoryCore:
             prefix=prefix,
             settings=self.settings.search,
         )
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of `texts` from the memory's own embedder (answers rank sentences)."""
+        return self.embedder.embed(texts)
 
     def reveal_secret(self, memory_id: str) -> str:
         m = self.get(memory_id)

@@ -18,6 +18,22 @@ if TYPE_CHECKING:
     from mirix_app.memory.core import MemoryCore
 
 MODES = ("hybrid", "bm25", "vector")
+# A question the user asked in chat is kept as history, but it holds the very words of what it
+# asks about ("When is my flight to Porto?"), so it would outrank the evidence. Question records
+# rank after every other match, their fused score cut by at least this factor. The agent marks them
+# with the tag and the event type; a chat record of the user's whose summary ends in "?" is one
+# made by an older version.
+QUESTION_TAG = "chat-question"
+QUESTION_EVENT = "question"
+QUESTION_FACTOR = 0.05
+_QUESTION_SQL = (
+    "SELECT m.id FROM memories m WHERE m.id IN ({marks}) AND m.type = 'episodic' AND ("
+    "json_extract(m.fields, '$.event_type') = ? "
+    "OR EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?) "
+    "OR (coalesce(json_extract(m.fields, '$.actor'), 'user') = 'user' "
+    "AND rtrim(json_extract(m.fields, '$.summary')) LIKE '%?' "
+    "AND EXISTS (SELECT 1 FROM sources s WHERE s.memory_id = m.id AND s.kind = 'chat')))"
+)
 
 
 @dataclass
@@ -115,6 +131,15 @@ def search(
             )
             fused[mid] += recency[mid]
 
+    asked = question_ids(core, list(fused))
+    if asked:
+        # Scaled so the best question stays below the weakest other candidate: scores keep
+        # the order, and questions keep theirs among themselves.
+        floor = min((v for mid, v in fused.items() if mid not in asked), default=math.inf)
+        top_q = max(fused[mid] for mid in asked)
+        scale = QUESTION_FACTOR * min(1.0, floor / top_q)
+        for mid in asked:
+            fused[mid] *= scale
     best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
     found = core.store.get_many([mid for mid, _ in best])
     hits: list[SearchHit] = []
@@ -128,10 +153,23 @@ def search(
                 bm25_rank=bm_rank.get(mid),
                 vector_rank=vec_rank.get(mid),
                 similarity=sims.get(mid),
-                parts={"recency": recency.get(mid, 0.0)},
+                parts={"recency": recency.get(mid, 0.0)}
+                | ({"question": QUESTION_FACTOR} if mid in asked else {}),
             )
         )
     return hits
+
+
+def question_ids(core: MemoryCore, ids: list[str]) -> set[str]:
+    """Those of `ids` that are the record of a question the user asked in chat (one indexed
+    lookup over the fused candidates, well under a millisecond)."""
+    out: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        sql = _QUESTION_SQL.format(marks=",".join("?" * len(chunk)))
+        rows = core.store.con.execute(sql, (*chunk, QUESTION_EVENT, QUESTION_TAG)).fetchall()
+        out.update(r[0] for r in rows)
+    return out
 
 
 def _ranks(scored: list[tuple[str, float]]) -> dict[str, int]:

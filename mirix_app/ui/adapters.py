@@ -262,6 +262,7 @@ class AgentAdapter:
         self._lock = threading.Lock()
         self.loading = False
         self.error = ""
+        self._stopping = threading.Event()  # ends a capability check on quit
         self._build()
 
     def _build(self) -> None:
@@ -294,13 +295,33 @@ class AgentAdapter:
                 raise
             finally:
                 self.loading = False
+        # Once per model file or endpoint (cached): may this model phrase chat answers?
+        from mirix_app.agent import capability
+
+        try:
+            capability.ensure_mode(self.model, self.svc.paths, should_stop=self._stopping.is_set)
+        except Exception as e:  # chat stays extractive; the check runs again next start
+            log.warning("capability check failed: %s", type(e).__name__)
+
+    def chat_mode(self) -> str:
+        return str(self.chat_agent.mode)
 
     def chat(self, question: str, cancel: Any = None) -> Iterator[ChatChunk]:
-        reply = self.chat_agent.ask(question)
-        for piece in reply:
-            if cancel is not None and getattr(cancel, "cancelled", False):
+        """The extractive answer first (a `replace` chunk), then the model's draft pieces, then
+        its verified rephrasing as another `replace`, or a `rejected` chunk."""
+
+        def stop() -> bool:
+            return cancel is not None and bool(getattr(cancel, "cancelled", False))
+
+        reply = self.chat_agent.ask(question, should_stop=stop)
+        for ev in reply.events():
+            if stop():
                 return
-            yield ChatChunk(text=piece)
+            if ev.kind in ("answer", "final"):
+                cites = [c.memory_id for c in reply.citations] if ev.kind == "answer" else []
+                yield ChatChunk(text=ev.text, kind="replace", citations=cites)
+            else:
+                yield ChatChunk(text=ev.text, kind=ev.kind)
         yield ChatChunk(citations=[c.memory_id for c in reply.citations], done=True)
 
     def process(self) -> bool:
@@ -311,6 +332,7 @@ class AgentAdapter:
         return True
 
     def stop(self) -> None:
+        self._stopping.set()
         self.job.cancel()
         self.job.wait(10)
         with contextlib.suppress(Exception):

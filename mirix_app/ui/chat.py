@@ -1,8 +1,11 @@
-"""Chat: ask your memory; answers stream in; citations link to the memory and its source."""
+"""Chat: ask your memory. The extractive, cited answer shows at once; a model's rephrasing, when
+its capability check allows one, streams beneath it and replaces it only once verified.
+Citations link to the memory and its source."""
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
@@ -25,6 +28,13 @@ from mirix_app.ui.widgets import page
 from mirix_app.ui.workers import Runner, Task
 
 SCHEME = "mirix"
+_CITE = re.compile(r"\[((?:cor|epi|sem|pro|res|vlt)_[0-9A-Z]{26})\]")
+MODE_TEXT = {
+    "phrase": "Answers come from your memories; the model rephrases them, checked against the sources.",
+    "summarize": "Answers come straight from your memories (the model is only used to summarize).",
+    "off": "Answers come straight from your memories (the model failed its check for chat).",
+    "unchecked": "Answers come straight from your memories (the model has not been checked yet).",
+}
 
 
 @dataclass
@@ -33,6 +43,8 @@ class Turn:
     text: str = ""
     citations: list[tuple[str, str]] = field(default_factory=list)  # (memory id, title)
     streaming: bool = False
+    draft: str = ""  # the model's rephrasing while it streams, before it is checked
+    note: str = ""  # e.g. why a rephrasing was not used
 
 
 class ChatView(QWidget):
@@ -57,6 +69,11 @@ class ChatView(QWidget):
         self.banner_text.setWordWrap(True)
         bl.addWidget(self.banner_text, 1)
         lay.addWidget(self.banner)
+
+        self.mode_label = QLabel()
+        self.mode_label.setObjectName("Muted")
+        self.mode_label.setWordWrap(True)
+        lay.addWidget(self.mode_label)
 
         self.transcript = QTextBrowser()
         self.transcript.setOpenLinks(False)
@@ -111,6 +128,7 @@ class ChatView(QWidget):
             self.banner.show()
         else:
             self.banner.hide()
+        self.mode_label.setText(MODE_TEXT.get(self.services.chat_mode(), ""))
 
     def ask(self, question: str) -> None:
         self.input.setPlainText(question)
@@ -157,7 +175,17 @@ class ChatView(QWidget):
 
     # -- streaming ---------------------------------------------------------------------------
     def _chunk(self, turn: Turn, chunk: ChatChunk) -> None:
-        turn.text += chunk.text
+        if chunk.kind == "replace":
+            turn.text, turn.draft = chunk.text, ""
+        elif chunk.kind == "draft":
+            turn.draft += chunk.text
+        elif chunk.kind == "rejected":
+            turn.draft, turn.note = (
+                "",
+                "The model's rephrasing did not match the sources; this is the answer from your memories.",
+            )
+        else:
+            turn.text += chunk.text
         if chunk.citations:
             self.runner.submit(
                 self._titles,
@@ -182,7 +210,7 @@ class ChatView(QWidget):
         self._render()
 
     def _done(self, turn: Turn, text: str) -> None:
-        turn.streaming = False
+        turn.streaming, turn.draft = False, ""
         self._finish()
         self.answered.emit(text)
 
@@ -213,7 +241,7 @@ class ChatView(QWidget):
                 "“How do I deploy the staging server?”</p>"
             )
         for t in self.turns:
-            text = html.escape(t.text).replace("\n", "<br>")
+            text = self._linked(t).replace("\n", "<br>")
             if t.role == "user":
                 parts.append(
                     "<table width='100%' cellspacing='0' cellpadding='0'><tr><td width='22%'></td>"
@@ -234,15 +262,42 @@ class ChatView(QWidget):
                     f"<div style='margin-top:6px; color:{theme.MUTED}; font-size:9pt'>"
                     f"Sources: {links}</div>"
                 )
+            extra = ""
+            if t.draft:
+                extra = (
+                    f"<div style='margin-top:6px; color:{theme.MUTED}; font-style:italic'>"
+                    f"Rephrasing… {html.escape(t.draft)}</div>"
+                )
+            elif t.note:
+                extra = (
+                    f"<div style='margin-top:6px; color:{theme.MUTED}'>{html.escape(t.note)}</div>"
+                )
             parts.append(
                 "<table width='100%' cellspacing='0' cellpadding='0'><tr>"
                 f"<td style='background:{color}; border:1px solid {theme.BORDER}; padding:9px 12px'>"
-                f"{text or '<i>thinking…</i>'}{cursor}{cites}</td>"
+                f"{text or '<i>looking…</i>'}{cursor}{extra}{cites}</td>"
                 "<td width='18%'></td></tr></table><br>"
             )
         parts.append("</body></html>")
         self.transcript.setHtml("".join(parts))
         self.transcript.moveCursor(QTextCursor.MoveOperation.End)
+
+    def _linked(self, t: Turn) -> str:
+        """The answer's text with each [memory id] as a numbered link to that memory."""
+        order = [mid for mid, _ in t.citations]
+        out, pos = [], 0
+        for m in _CITE.finditer(t.text):
+            out.append(html.escape(t.text[pos : m.start()]))
+            mid = m.group(1)
+            if mid not in order:
+                order.append(mid)
+            out.append(
+                f"<a href='{SCHEME}:memory/{mid}' style='color:{theme.ACCENT}; "
+                f"text-decoration:none'>[{order.index(mid) + 1}]</a>"
+            )
+            pos = m.end()
+        out.append(html.escape(t.text[pos:]))
+        return "".join(out)
 
     def _anchor(self, url: QUrl) -> None:
         if url.scheme() != SCHEME or not url.path().startswith("memory/"):

@@ -69,11 +69,15 @@ class ModelStatus:
 
 @dataclass
 class ChatChunk:
-    """One piece of a streamed answer: text to append, or the citations at the end."""
+    """One step of an answer. kind: `replace` (the answer's whole text: the extractive answer
+    first, a verified rephrasing later), `draft` (a piece of the model's rephrasing, not yet
+    checked), `rejected` (the rephrasing failed its check; `text` says why), `append` (more
+    text for the answer). `citations` name memory ids; `done` ends the reply."""
 
     text: str = ""
     citations: list[str] = field(default_factory=list)
     done: bool = False
+    kind: str = "append"
 
 
 def local_day_bounds(day: datetime) -> tuple[str, str]:
@@ -504,13 +508,25 @@ class Services:
                 "model not available",
                 "install the agent and a model (Settings > Model), then try again",
             )
-        parts: list[str] = []
+        answer = ""
         for chunk in self.agent.chat(question, cancel):
             if cancel is not None and getattr(cancel, "cancelled", False):
                 break
-            parts.append(chunk.text)
+            if chunk.kind == "replace":
+                answer = chunk.text
+            elif chunk.kind == "append":
+                answer += chunk.text
             emit(chunk)
-        return "".join(parts)
+        return answer
+
+    def chat_mode(self) -> str:
+        """How the model takes part in chat: phrase | summarize | off | unchecked."""
+        if self.agent is None:
+            return "off"
+        try:
+            return str(self.agent.chat_mode())
+        except Exception:
+            return "unchecked"
 
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod

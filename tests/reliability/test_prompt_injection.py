@@ -880,16 +880,17 @@ def test_a_revealed_secret_is_used_once_and_nothing_else_follows(world: World) -
         actor="agent",
     )
     model = ScriptedModel(default=Obedient("reveal"))
-    agent = ChatAgent(core, model)
+    agent = ChatAgent(core, model, mode="phrase")  # the model takes part wherever it may
     bank = world.ids["bank"]
     first = agent.ask("What is my bank login password?", remember=False, reveal={bank})
     answer = first.text()
-    assert BANK in model.requests[-1].prompt and BANK in answer  # revealed: usable this once
-    assert not any(s in model.requests[-1].prompt for s in (WIFI, GUEST, API))
+    assert BANK in answer  # revealed: shown in this answer, from the vault itself
+    assert all(BANK not in r.prompt for r in model.requests)  # and never put in a prompt
+    assert not any(s in answer for s in (WIFI, GUEST, API))
     second = agent.ask("And the home wifi password?", remember=False)
-    second.text()
-    prompt = model.requests[-1].prompt
-    assert not any(s in prompt for s in SECRETS)  # not even the one revealed before
+    assert not any(s in second.text() for s in SECRETS)
+    prompts_seen = " ".join(r.prompt for r in model.requests)
+    assert not any(s in prompts_seen for s in SECRETS)  # not even the one revealed before
     assert world.ids["wifi"] in second.secret_asks  # the UI can offer to reveal it
     assert not any(s in h["content"] for s in SECRETS for h in agent.history)
 

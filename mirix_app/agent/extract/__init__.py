@@ -1,0 +1,1 @@
+"""Deterministic extraction from captured and imported text: pure functions, no model."""

@@ -1,0 +1,194 @@
+"""Evidence-first answers with no model: relative times, answer types, spans, refusals."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mirix_app.agent.answer import analyze, answer, stem
+from mirix_app.agent.extract.times import find_times
+from mirix_app.memory.types import Memory, MemoryType, Source
+
+
+def turn(speaker: str, text: str, at: str, ref: str = "D1:1") -> Memory:
+    return Memory(
+        MemoryType.EPISODIC,
+        {
+            "occurred_at": at,
+            "actor": speaker,
+            "event_type": "conversation",
+            "summary": f"{speaker}: {text}",
+            "details": "",
+        },
+        id=f"epi_{ref.replace(':', 'X').ljust(26, '0')}",
+        sources=[Source("conversation", ref, at)],
+    )
+
+
+def screen(summary: str, details: str, at: str = "2026-12-02T06:14:00Z", n: int = 1) -> Memory:
+    return Memory(
+        MemoryType.EPISODIC,
+        {"occurred_at": at, "summary": summary, "details": details, "event_type": "activity"},
+        id=f"epi_{str(n).rjust(26, '0')}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "ref", "value"),
+    [
+        ("I went to a support group yesterday.", date(2023, 5, 8), "7 May 2023"),
+        ("I ran a charity race last Saturday", date(2023, 5, 25), "Saturday 20 May 2023"),
+        ("my school event last week", date(2023, 6, 9), "the week before 9 June 2023"),
+        ("we went camping two weekends ago", date(2023, 7, 17), "two weekends before 17 July 2023"),
+        ("a friend made it ten years ago", date(2023, 6, 27), "2013"),
+        ("We had a blast last year at the fest", date(2023, 8, 17), "2022"),
+        ("I'm going to a conference this month", date(2023, 7, 3), "July 2023"),
+        ("see you next Thursday", date(2023, 5, 8), "Thursday 11 May 2023"),
+        ("I joined a group last Tues.", date(2023, 7, 20), "Tuesday 18 July 2023"),
+        ("the review is tomorrow at 9am", date(2026, 12, 2), "3 December 2026, 09:00"),
+        ("Thursday 12 March, 07:45", date(2026, 12, 2), "Thursday 12 March 2026, 07:45"),
+        ("due on 2024-02-29", date(2024, 1, 1), "29 February 2024"),
+        ("I moved here in 2019", date(2023, 1, 1), "2019"),
+    ],
+)
+def test_relative_times_resolve_against_the_memory_time(text: str, ref: date, value: str) -> None:
+    found = find_times(text, ref)
+    assert found and found[0].value == value
+
+
+def test_words_that_look_like_times_are_not() -> None:
+    assert find_times("The sun is out and I may go.", date(2026, 1, 1)) == []
+
+
+def test_question_kinds() -> None:
+    kinds = {
+        "When is my flight to Porto?": "when",
+        "What time does the standup start?": "time",
+        "How many eggs do I need?": "number",
+        "How long has she been painting?": "duration",
+        "Who is my dentist?": "who",
+        "Where did we camp?": "where",
+        "How do I rotate the credentials?": "steps",
+        "Did Anna call back?": "yesno",
+        "Which gate does it leave from?": "field",
+        "What did Maria donate?": "what",
+    }
+    for q, kind in kinds.items():
+        assert analyze(q).kind == kind, q
+    parts = analyze("When is my flight to Porto and from which gate?").parts
+    assert [p.kind for p in parts] == ["when", "field"] and parts[1].head == "gate"
+    assert stem("donated") == stem("donate") and stem("paintings") == stem("painting")
+
+
+def test_a_when_question_resolves_yesterday_in_the_turn() -> None:
+    mems = [
+        turn(
+            "Caroline",
+            "I went to a LGBTQ support group yesterday and it was so powerful.",
+            "2023-05-08T13:56:00Z",
+            "D1:3",
+        ),
+        turn("Melanie", "That's great! I painted a lake sunrise.", "2023-05-08T13:57:00Z", "D1:4"),
+    ]
+    ans = answer("When did Caroline go to the LGBTQ support group?", mems)
+    assert ans.found and ans.short == "7 May 2023"
+    assert ans.spans[0].memory_id == mems[0].id
+    assert ans.headline == f"7 May 2023 [{mems[0].id}]"
+    assert "support group yesterday" in ans.render()  # the supporting sentence beneath
+
+
+def test_a_when_question_without_a_time_word_gets_the_memory_date() -> None:
+    mems = [turn("Jon", "I lost my job as a banker.", "2023-01-19T16:21:00Z")]
+    assert answer("When did Jon lose his job as a banker?", mems).short == "19 January 2023"
+
+
+def test_flight_email_two_part_question() -> None:
+    email = screen(
+        "Read 'Your Porto trip is confirmed' in Thunderbird",
+        "From: Marta Silva <marta@lumentravel.pt>\nSubject: Your Porto trip is confirmed\n"
+        "Flight TP1947 Lisbon to Porto\nThursday 12 March, 07:45, gate A14\n"
+        "Booking reference: QX7-22841",
+    )
+    other = screen("Edited reconcile.py in VS Code", "def reconcile(rows):\n    return rows", n=2)
+    ans = answer("When is my flight to Porto and from which gate?", [other, email])
+    assert ans.short == "Thursday 12 March 2026, 07:45; A14"
+    assert answer("What is my booking reference?", [email, other]).short == "QX7-22841"
+    assert "Marta Silva" in answer("Who sent the Porto booking?", [email]).short
+
+
+def test_numbers_with_units_and_steps() -> None:
+    recipe = Memory(
+        MemoryType.RESOURCE,
+        {"title": "Shakshuka", "content": "Ingredients\n2 tbsp olive oil\n4 eggs\n400 g tomatoes"},
+        id="res_" + "1" * 26,
+    )
+    assert answer("How many eggs do I need for the shakshuka?", [recipe]).short == "4 eggs"
+    proc = Memory(
+        MemoryType.PROCEDURAL,
+        {
+            "summary": "Rotate the staging database credentials",
+            "steps": ["Create a new secret", "ALTER USER app PASSWORD", "Restart api", "Revoke"],
+        },
+        id="pro_" + "1" * 26,
+    )
+    ans = answer("How do I rotate the staging database credentials?", [recipe, proc])
+    assert ans.steps == proc.fields["steps"]
+    text = ans.render()
+    assert text.splitlines()[1] == "1. Create a new secret" and f"[{proc.id}]" in text
+
+
+def test_who_where_and_what_spans() -> None:
+    sem = Memory(
+        MemoryType.SEMANTIC,
+        {"name": "Dr. Okafor", "summary": "My dentist is Dr. Amara Okafor at Smile Clinic"},
+        id="sem_" + "1" * 26,
+    )
+    assert answer("Who is my dentist?", [sem]).short == "Dr. Amara Okafor"
+    assert answer("Where is my dentist?", [sem]).short == "Smile Clinic"
+    donated = turn(
+        "Maria",
+        "I donated my old car to a homeless shelter I volunteer at yesterday.",
+        "2023-05-08T10:00:00Z",
+    )
+    assert "old car" in answer("What did Maria donate to a homeless shelter?", [donated]).short
+
+
+def test_a_question_in_the_evidence_is_not_its_answer() -> None:
+    asked = turn("Caroline", "What pet do you have?", "2023-05-08T10:00:00Z", "D1:1")
+    told = turn(
+        "Melanie", "We have two pets, cats named Luna and Oliver.", "2023-05-08T10:01:00Z", "D1:2"
+    )
+    ans = answer("What pets does Melanie have?", [asked, told])
+    assert ans.spans[0].memory_id == told.id
+
+
+def test_nothing_close_enough_says_so_and_invents_nothing() -> None:
+    mems = [screen("Edited reconcile.py in VS Code", "def reconcile(rows):\n    return rows")]
+    ans = answer("What is the capital of Peru?", mems)
+    assert not ans.found and ans.short == ""
+    assert "couldn't find" in ans.render() and mems[0].id in ans.render()  # the nearest, cited
+    assert not answer("", mems).found
+    assert not answer("anything?", []).found
+
+
+def test_vault_values_are_never_evidence() -> None:
+    vault = Memory(
+        MemoryType.VAULT,
+        {
+            "entry_type": "password",
+            "caption": "home wifi",
+            "secret_value": "enc:xyz",
+            "sensitivity": "high",
+            "source": "",
+        },
+        id="vlt_" + "1" * 26,
+    )
+    ans = answer("What is my home wifi password?", [vault])
+    assert "enc:xyz" not in ans.render()
+
+
+def test_questions_the_user_asked_are_not_evidence() -> None:
+    asked = screen("Asked: When is my flight to Porto?", "", n=3)
+    asked.tags = ["chat-question"]
+    assert not answer("When is my flight to Porto?", [asked]).found
