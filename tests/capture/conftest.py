@@ -116,8 +116,11 @@ class QtWindows:
         y: int = 100,
         w: int = 800,
         h: int = 400,
+        **style: Any,
     ) -> None:
-        self.send(cmd="open", id=wid, title=title, lines=lines, x=x, y=y, w=w, h=h)
+        """`style`: optional keys of qt_windows.py's `open` (app, app_instance, font, font_px,
+        line_px, bg, fg)."""
+        self.send(cmd="open", id=wid, title=title, lines=lines, x=x, y=y, w=w, h=h, **style)
 
     def lines(self, wid: str, lines: list[str]) -> None:
         self.send(cmd="lines", id=wid, lines=lines)
