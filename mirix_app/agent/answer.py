@@ -12,6 +12,7 @@ This is the fallback for every model: a model may only rephrase it, after verifi
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -155,7 +156,26 @@ _CALENDAR = {
     "november",
     "december",
 }
-_QUESTION_NOISE = STOP_WORDS | {
+# Words a question is made of besides its topic (chat's topic search drops them too).
+QUESTION_WORDS = STOP_WORDS | {
+    "tell",
+    "know",
+    "about",
+    "remember",
+    "any",
+    "some",
+    "there",
+    "ever",
+    "please",
+    "many",
+    "much",
+    "does",
+    "did",
+    "ago",
+    "last",
+    "like",
+}
+_QUESTION_NOISE = (QUESTION_WORDS - {"ago", "last"}) | {
     "tell",
     "know",
     "about",
@@ -517,7 +537,7 @@ def score_units(
     idf: dict[str, float] = {}
     for s in q.stems:
         df = sum(1 for st in stems_of if _matches(s, st))
-        idf[s] = 1.0 + max(0.0, _log((n + 1) / (df + 0.5)))
+        idf[s] = 1.0 + max(0.0, math.log((n + 1) / (df + 0.5)))
     total = sum(idf.values()) or 1.0
     # What the whole memory shares with the question counts too: a line "4 eggs" of the recipe
     # titled "Shakshuka" answers "how many eggs for the shakshuka".
@@ -555,12 +575,6 @@ def score_units(
         if u.kind == "context":
             u.score *= 0.85
     return sorted(units, key=lambda u: (-u.score, u.rank))
-
-
-def _log(x: float) -> float:
-    import math
-
-    return math.log(x)
 
 
 # -- spans --------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from mirix_app.agent.models import Cancelled, ChatMessage, Model, StopCheck
 from mirix_app.agent.routing import mask_secrets
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.store import STOP_WORDS, Filters
+from mirix_app.memory.store import Filters
 from mirix_app.memory.types import Memory, MemoryType, Source
 
 _CITE = re.compile(r"\[((?:cor|epi|sem|pro|res|vlt)_[0-9A-Z]{26})\]")
@@ -39,24 +39,7 @@ _SECRET_ASK = re.compile(
     r"(?i)\b(password|passphrase|passcode|pin|api key|key|token|secret|code|credentials?|"
     r"card number|login)\b"
 )
-_QUESTION_WORDS = STOP_WORDS | {
-    "tell",
-    "know",
-    "about",
-    "remember",
-    "any",
-    "some",
-    "there",
-    "ever",
-    "please",
-    "many",
-    "much",
-    "does",
-    "did",
-    "ago",
-    "last",
-    "like",
-}
+_QUESTION_WORDS = evidence.QUESTION_WORDS
 
 
 @dataclass

@@ -45,6 +45,7 @@ os.environ.setdefault("MIRIX_PASSPHRASE", "bench-passphrase")
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_agent import table  # noqa: E402
 from locomo_data import CANDIDATES, locomo_path  # noqa: E402
 
 LOCOMO = locomo_path() or CANDIDATES[0]
@@ -83,19 +84,6 @@ def clean(answer: str) -> str:
     """An answer's words: citations out, first line (the headline) only."""
     first = answer.strip().splitlines()[0] if answer.strip() else ""
     return " ".join(_CITE.sub("", first).split())
-
-
-def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
-    cells = [[str(c) for c in header]] + [
-        [f"{c:.3f}" if isinstance(c, float) else str(c) for c in r] for r in rows
-    ]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    print(f"\n{title}")
-    for n, r in enumerate(cells):
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
-        if n == 0:
-            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    sys.stdout.flush()
 
 
 # -- systems ----------------------------------------------------------------------------------------
