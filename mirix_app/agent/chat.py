@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from mirix_app.agent import answer as evidence
 from mirix_app.agent.models import Cancelled, ChatMessage, Model, StopCheck
@@ -121,6 +122,30 @@ class ChatReply:
             pass
         return self.answer
 
+    def to_dict(self) -> dict[str, Any]:
+        """The finished reply as JSON-ready data (`mirix ask --json`, the app's socket)."""
+        self.text()
+        ans = self.extractive
+        return {
+            "answer": self.answer,
+            "found": ans.found,
+            "short": ans.short,
+            "extractive": ans.render(),
+            "mode": self.mode,
+            "phrased": self.phrased,
+            "rejected": self.rejected,
+            "citations": [
+                {
+                    "id": c.memory_id,
+                    "type": c.type,
+                    "title": c.title,
+                    "label": c.label(),
+                    "sources": [src.to_dict() for src in c.sources],
+                }
+                for c in self.citations
+            ],
+        }
+
 
 def topics(question: str) -> list[str]:
     """Key terms of a question: names first, then the other content words."""
@@ -201,9 +226,14 @@ class ChatAgent:
         mems: dict[str, Memory] = {}
         for qi, q in enumerate(queries):
             weight = 1.0 if qi == 0 else 0.5
-            for rank, h in enumerate(
-                self.core.search(q, limit=limit if qi == 0 else max(5, limit // 2)), 1
-            ):
+            # A topic is a word or a name: keyword search finds it, and a vector query per
+            # topic would cost an embedding and an index query each.
+            hits = (
+                self.core.search(q, limit=limit)
+                if qi == 0
+                else self.core.search(q, limit=max(5, limit // 2), mode="bm25")
+            )
+            for rank, h in enumerate(hits, 1):
                 if h.memory.type is MemoryType.CORE:
                     continue
                 mems[h.memory.id] = h.memory

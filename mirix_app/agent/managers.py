@@ -17,17 +17,23 @@ decisions inside the caller's batch and enforces the rules in code, whatever the
   marked as a question (event_type "question", tag "chat-question", which search ranks below the
   evidence), added and never changing anything; whatever else is made of it is refused.
 Vault values never reach a prompt.
+
+Captures make activity sessions (agent/extract/sessions.py): the pipeline groups a batch's
+captures by session, and the episodic manager grows the session's one memory (`session_candidate`)
+or starts a new one linked to the last one of the same app and window.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from mirix_app.agent import prompts, routing
+from mirix_app.agent.extract import sessions
 from mirix_app.agent.models import Model, ModelError, StructuredOutputError
 from mirix_app.agent.routing import Fact, Route, stated
 from mirix_app.errors import MirixError, NotFound
@@ -66,6 +72,7 @@ class Candidate:
     fact: Fact | None = None
     tainted: bool = False  # made from text that reads as instructions to the agent
     asked: bool = False  # the record of a question the user asked: episodic, added, nothing else
+    group: sessions.Group | None = None  # the activity session this episodic candidate writes
 
     def text(self) -> str:
         return (
@@ -158,8 +165,10 @@ def turn_line(route: Route) -> str:
     return line
 
 
-def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
-    """Candidate memories for every type the signals (and the notes) call for."""
+def candidates(route: Route, notes: Notes | None, *, episode: bool = True) -> list[Candidate]:
+    """Candidate memories for every type the signals (and the notes) call for. `episode=False`
+    leaves out the item's episodic memory (a capture's is its activity session, made by
+    `session_candidate`)."""
     it = route.item
     src = source_for(route)
     out: list[Candidate] = []
@@ -188,23 +197,24 @@ def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
             if it.kind == "capture"
             else ""
         )
-    out.append(
-        Candidate(
-            MemoryType.EPISODIC,
-            {
-                "occurred_at": it.at,
-                "actor": speaker,
-                "event_type": route.event_type,
-                "summary": summary[:2000],
-                "details": details,
-            },
-            [src],
-            route.trusted,
-            tags=[QUESTION_TAG] if route.asked else topic_tags,
-            key=key,
-            asked=route.asked,
+    if episode:
+        out.append(
+            Candidate(
+                MemoryType.EPISODIC,
+                {
+                    "occurred_at": it.at,
+                    "actor": speaker,
+                    "event_type": route.event_type,
+                    "summary": summary[:2000],
+                    "details": details,
+                },
+                [src],
+                route.trusted,
+                tags=[QUESTION_TAG] if route.asked else topic_tags,
+                key=key,
+                asked=route.asked,
+            )
         )
-    )
     # Of a question only what its other sentences state is kept ("My dentist is Dr. Okafor. When
     # is my appointment?"): a secret or steps asked about are not the user's to store.
     said = stated(it.text or "") if route.asked else None
@@ -306,15 +316,61 @@ def candidates(route: Route, notes: Notes | None) -> list[Candidate]:
     return out
 
 
+def session_candidate(
+    group: sessions.Group, routes: list[Route], notes: Notes | None = None
+) -> Candidate:
+    """The episodic memory of an activity session: its title built from app, window and time
+    (never the model's words), the distinct lines seen as details, every capture as a source.
+    The model's topics (already grounded) become tags; a revisit and a continued part carry the
+    earlier session's id as a tag."""
+    st = group.state
+    tags = [sessions.SESSION_TAG, sessions.key_tag(group.key)]
+    if st.typing:
+        tags.append(sessions.TYPED_TAG)
+    if group.after is not None and group.after.memory_id:
+        link = sessions.CONTINUES_TAG if group.part else sessions.REVISIT_TAG
+        tags.append(link + group.after.memory_id)
+    if notes is not None:
+        tags += [f"topic:{t.lower()[:40]}" for t in notes.topics[:3] if t.strip()]
+    return Candidate(
+        MemoryType.EPISODIC,
+        {
+            "occurred_at": st.start,
+            "actor": "user",
+            "event_type": sessions.SESSION_EVENT,
+            "summary": st.title()[:2000],
+            "details": "\n".join(st.lines),
+        },
+        [source_for(r) for r in routes],
+        False,
+        tags=tags,
+        key=sessions.key_tag(group.key),
+        tainted=any(r.injected for r in routes),
+        group=group,
+    )
+
+
 # -- type managers -------------------------------------------------------------------------------
 class TypeManager:
     mtype: MemoryType
 
     def __init__(
-        self, core: MemoryCore, model: Model | None, *, use_model: bool, similarity: float
+        self,
+        core: MemoryCore,
+        model: Model | None,
+        *,
+        use_model: bool,
+        similarity: float,
+        allow_model: Callable[[], bool] | None = None,
     ) -> None:
+        """`allow_model()` says whether the model may be asked now (its capability mode allows
+        it and no chat is waiting for it)."""
         self.core, self.model = core, model
         self.use_model, self.similarity = use_model, similarity
+        self.allow_model = allow_model or (lambda: True)
+
+    def model_ok(self) -> bool:
+        return self.use_model and self.model is not None and self.allow_model()
 
     def by_tag(self, tag: str) -> Memory | None:
         row = self.core.store.con.execute(
@@ -344,8 +400,21 @@ class TypeManager:
             if sorted(set(_WORD.findall(m.search_text().lower()))) == norm:
                 return [Action("noop", cand, target=m.id, note="same text")]
         near = [(m, s) for m, s in close if s >= self.similarity]
-        if near and self.use_model and self.model is not None:
+        if near and self.model_ok():
             return [self.ask_model(cand, [m for m, _ in near[:3]])]
+        return [Action("add", cand)]
+
+    def decide_keyed(self, cand: Candidate) -> list[Action]:
+        """One memory per key (a tag): update the stored one with what changed, or add this one
+        carrying the key."""
+        tag = cand.key[:200]
+        old = self.by_tag(tag)
+        if old is not None:
+            fields = {k: v for k, v in cand.fields.items() if v and old.fields.get(k) != v}
+            if not fields:
+                return [Action("noop", cand, target=old.id, note="same key")]
+            return [Action("update", cand, target=old.id, fields=fields, note="same key")]
+        cand.tags = [*cand.tags, tag]
         return [Action("add", cand)]
 
     def ask_model(self, cand: Candidate, near: list[Memory]) -> Action:
@@ -358,8 +427,13 @@ class TypeManager:
         # so its decision is only taken as "add".
         tainted = any(routing.instruction_like(t) for t in [new, *(t for _, t in stored)])
         try:
-            out = self.model.structured(msgs, prompts.decide_schema(ids), max_tokens=160)
-        except (StructuredOutputError, ModelError) as e:
+            out = self.model.structured(
+                msgs,
+                prompts.decide_schema(ids),
+                max_tokens=160,
+                should_stop=lambda: not self.allow_model(),  # a chat started: give way
+            )
+        except (StructuredOutputError, ModelError) as e:  # Cancelled included: then "add"
             log.info("decision fell back to add (%s)", type(e).__name__)
             return Action("add", cand, note="model failed")
         action = self._action(cand, near, out)
@@ -403,10 +477,21 @@ class EpisodicManager(TypeManager):
         super().__init__(*a, **kw)
         self.merge_minutes = merge_minutes
         self.recent: dict[str, tuple[str, str]] = {}  # episode key -> (memory id, last time)
+        # Open activity sessions; after a restart read back from the stored session memories.
+        self.sessions = sessions.Tracker(
+            lookup=self._stored_session,
+            latest=self._latest_session,
+            switch_gap=timedelta(minutes=merge_minutes),
+        )
 
     def decide(self, cand: Candidate) -> list[Action]:
-        # One memory per message; consecutive captures of one window join one episode.
+        g = cand.group
+        if g is not None:  # an activity session: grow its memory, or start one
+            if g.grows and g.state.memory_id:
+                return [Action("update", cand, target=g.state.memory_id, note="session")]
+            return [Action("add", cand, note="session")]
         if cand.key and cand.key in self.recent:
+            # Consecutive items of one episode key join one memory.
             mid, last = self.recent[cand.key]
             gap = parse_time(cand.fields["occurred_at"]) - parse_time(last)
             if timedelta(0) <= gap <= timedelta(minutes=self.merge_minutes):
@@ -415,6 +500,52 @@ class EpisodicManager(TypeManager):
 
     def decide_similar(self, cand: Candidate) -> list[Action]:
         return [Action("add", cand)]
+
+    def remember(self, cand: Candidate, memory_id: str) -> None:
+        """A session or episode memory was written: later candidates of it find it."""
+        if cand.group is not None:
+            cand.group.state.memory_id = memory_id
+        elif cand.key:
+            self.recent[cand.key] = (memory_id, str(cand.fields["occurred_at"]))
+
+    # -- sessions after a restart -------------------------------------------------------------
+    def _session_ids(self, tag: str, limit: int) -> list[str]:
+        rows = self.core.store.con.execute(
+            "SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND m.type='episodic' AND "
+            "EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value=?) ORDER BY m.ts DESC, m.seq DESC "
+            "LIMIT ?",
+            (tag, limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def _state_of(self, m: Memory, key: str | None = None) -> sessions.SessionState | None:
+        caps = [s for s in m.sources if s.kind == "capture"]
+        if not caps or m.origin != "agent":
+            return None
+        start, end = sessions.span([(s.kind, s.at) for s in caps], str(m.fields["occurred_at"]))
+        last = max(caps, key=lambda s: parse_time(s.at) if s.at else parse_time(start))
+        if key is None:
+            key = sessions.session_key(last.app, last.window, last.uri) or "|"
+        return sessions.SessionState(
+            key=key,
+            start=start,
+            end=end,
+            app=last.app or "",
+            window=last.window or "",
+            url=last.uri,
+            memory_id=m.id,
+            lines=[ln for ln in str(m.fields.get("details", "")).splitlines() if ln],
+            captures=len(caps),
+            typing=sessions.TYPED_TAG in m.tags,
+        )
+
+    def _stored_session(self, key: str) -> sessions.SessionState | None:
+        ids = self._session_ids(sessions.key_tag(key), 1)
+        return self._state_of(self.core.get(ids[0]), key) if ids else None
+
+    def _latest_session(self) -> sessions.SessionState | None:
+        ids = self._session_ids(sessions.SESSION_TAG, 1)
+        return self._state_of(self.core.get(ids[0])) if ids else None
 
 
 class SemanticManager(TypeManager):
@@ -456,16 +587,7 @@ class KeyedManager(TypeManager):
     """Procedural and resource: the same key (steps, document title) updates one memory."""
 
     def decide(self, cand: Candidate) -> list[Action] | None:
-        if cand.key:
-            old = self.by_tag(cand.key[:200])
-            if old is not None:
-                fields = {k: v for k, v in cand.fields.items() if v and old.fields.get(k) != v}
-                if not fields:
-                    return [Action("noop", cand, target=old.id, note="same key")]
-                return [Action("update", cand, target=old.id, fields=fields, note="same key")]
-            cand.tags = [*cand.tags, cand.key[:200]]
-            return [Action("add", cand)]
-        return None
+        return self.decide_keyed(cand) if cand.key else None
 
 
 class ProceduralManager(KeyedManager):
@@ -557,7 +679,7 @@ class CoreManager(TypeManager):
     def fit(self, label: str, lines: list[str], limit: int) -> tuple[str, list[str]]:
         """Rewrite shorter with the model; if that fails, move the oldest lines to semantic memory."""
         value = "\n".join(lines)
-        if self.model is not None:
+        if self.model is not None and self.allow_model():
             try:
                 out = self.model.structured(
                     prompts.rewrite_messages(label, value, limit),
@@ -586,9 +708,19 @@ def faithful_rewrite(lines: list[str], text: str) -> bool:
 
 
 def make_managers(
-    core: MemoryCore, model: Model | None, *, use_model: bool, similarity: float, merge_minutes: int
+    core: MemoryCore,
+    model: Model | None,
+    *,
+    use_model: bool,
+    similarity: float,
+    merge_minutes: int,
+    allow_model: Callable[[], bool] | None = None,
 ) -> dict[MemoryType, TypeManager]:
-    kw: dict[str, Any] = {"use_model": use_model, "similarity": similarity}
+    kw: dict[str, Any] = {
+        "use_model": use_model,
+        "similarity": similarity,
+        "allow_model": allow_model,
+    }
     return {
         MemoryType.EPISODIC: EpisodicManager(core, model, merge_minutes=merge_minutes, **kw),
         MemoryType.SEMANTIC: SemanticManager(core, model, **kw),
@@ -640,7 +772,7 @@ def _apply_one(
         raise NotFound(a.target)
     if (a.tainted or c.tainted) and a.op in ("delete", "update", "merge"):
         # Only an episode this very work made may grow (consecutive captures of one window).
-        own_episode = a.note == "same episode" and not may_update(target, False)
+        own_episode = a.note in ("same episode", "session") and not may_update(target, False)
         if not own_episode:
             _refuse(b, a, c, result, episodes, TAINTED)
             return
@@ -668,7 +800,12 @@ def _apply_one(
         else {k: v for k, v in c.fields.items() if k in target.fields}
     )
     tags = sorted({*target.tags, *c.tags})
-    if target.type is MemoryType.EPISODIC and a.note == "same episode":
+    if target.type is MemoryType.EPISODIC and a.note == "session" and c.group is not None:
+        # The stored details (the user may have edited them) plus what this batch saw.
+        old_lines = [ln for ln in str(target.fields.get("details", "")).splitlines() if ln]
+        grown = sessions.merge_lines(old_lines, c.group.new_lines, sessions.SESSION_CHARS)
+        fields = {"summary": c.fields["summary"], "details": "\n".join(grown)}
+    elif target.type is MemoryType.EPISODIC and a.note == "same episode":
         extra = str(c.fields.get("details", ""))
         known = set(str(target.fields.get("details", "")).splitlines())
         new_lines = [ln for ln in extra.splitlines() if ln not in known]
@@ -696,8 +833,8 @@ def _apply_one(
             return
     b.update(target.id, fields=updated_fields, tags=tags, add_sources=c.sources)
     result.updated.append(target.id)
-    if episodes is not None and c.key and target.type is MemoryType.EPISODIC:
-        episodes.recent[c.key] = (target.id, str(c.fields["occurred_at"]))
+    if episodes is not None and target.type is MemoryType.EPISODIC:
+        episodes.remember(c, target.id)
 
 
 def _refuse(
@@ -732,5 +869,5 @@ def _add(
     m = Memory(c.type, fields, tags=tags, sources=list(c.sources), origin="agent")
     m = b.add(m)
     result.added.append(m.id)
-    if episodes is not None and c.key and c.type is MemoryType.EPISODIC:
-        episodes.recent[c.key] = (m.id, str(c.fields["occurred_at"]))
+    if episodes is not None and c.type is MemoryType.EPISODIC:
+        episodes.remember(c, m.id)

@@ -1,10 +1,20 @@
 """Inbox -> memories, in batches.
 
+Captures become activity sessions (agent/extract/sessions.py): the captures of a batch are grouped
+by session and each session's one episodic memory grows by one update per batch, its title built
+from app, window and time, never from the model. The model is asked at most one note per session
+per batch (and one per chat message or document), only when its capability mode allows it (not
+"off", see agent/capability.py), and never while a chat is waiting for it (`FOREGROUND`): then, and
+when the inbox is behind, items are sorted by the deterministic signals alone, so the backlog stays
+bounded. What the model writes is used only when grounded in the input and free of prompt
+scaffolding.
+
 One model call covers many items (constrained JSON, validated, retried). Model calls happen outside
 any database write, so capture (which appends to the inbox) never waits for the model; each batch
 is then written in one transaction together with marking its items done. If the model still fails
-after its retries, each item is kept as an episodic memory tagged "unsorted" (search finds it) and
-the item stays queued for a later try; a later success replaces the unsorted memory.
+after its retries, a chat message or document is kept as an episodic memory tagged "unsorted"
+(search finds it) and the item stays queued for a later try; a later success replaces the unsorted
+memory. A capture needs no model: its session is made without the notes.
 
 A model that cannot be used at all (its file missing or corrupt, its server not answering) is not
 the items' fault: the batch stops before it writes anything, no attempt is counted against them,
@@ -14,16 +24,19 @@ items stay in the inbox and are processed once a working model is back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from mirix_app.agent import prompts
+from mirix_app.agent.extract import apply as extract  # issue 12: events, entities, resources
+from mirix_app.agent.extract import sessions
 from mirix_app.agent.managers import (
     UNSORTED,
     Action,
@@ -35,6 +48,7 @@ from mirix_app.agent.managers import (
     candidates,
     grounded,
     make_managers,
+    session_candidate,
     source_for,
     turn_line,
 )
@@ -49,9 +63,11 @@ from mirix_app.agent.routing import (
     LineMemory,
     Route,
     asked_by_user,
+    clean_lines,
     mask_secrets,
     route,
     stated,
+    trim_text,
     unquoted,
     user_facts,
 )
@@ -75,22 +91,67 @@ def degenerate(text: str) -> bool:
     return len(zlib.compress(text.encode())) / len(text) < 0.45 or len(set(text.split())) < 3
 
 
+# Our markers and the prompt's block heads: never a topic, whatever the model says.
+OUR_WORDS = {UNSORTED, "screen", "document", "message", "item", "notes", "session", "data"}
+
+
 def usable_notes(entry: dict[str, Any], source: str) -> Notes:
-    """Keep only what the input supports: a small model's garbage must not replace real text."""
+    """Keep only what the input supports: a small model's garbage must not replace real text, and
+    the prompt's scaffolding ("1. Screen -", "Unsorted:", fences) is never memory text."""
     summary = " ".join(str(entry.get("summary", "")).split())
-    if degenerate(summary) or not grounded(summary, source, need=0.5):
+    if (
+        degenerate(summary)
+        or prompts.scaffolding(summary)
+        or not grounded(summary, source, need=0.5)
+    ):
         summary = ""
     topics = []
     for t in entry.get("topics", []):
         t = " ".join(str(t).split())
-        if t and not degenerate(t) and grounded(t, source, need=1.0) and t.lower() not in topics:
+        if (
+            t
+            and t.lower() not in OUR_WORDS
+            and not degenerate(t)
+            and not prompts.scaffolding(t)
+            and grounded(t, source, need=1.0)
+            and t.lower() not in topics
+        ):
             topics.append(t.lower())
     facts = [
-        (str(f["name"]).strip(), str(f["summary"]).strip())
-        for f in entry.get("facts", [])
-        if not degenerate(str(f["summary"]))
+        (name, sentence)
+        for name, sentence in (
+            (str(f["name"]).strip(), str(f["summary"]).strip()) for f in entry.get("facts", [])
+        )
+        if not degenerate(sentence) and not prompts.scaffolding(f"{name}\n{sentence}")
     ]
     return Notes(summary=summary, topics=topics, facts=facts)
+
+
+class Foreground:
+    """Chats in progress. While one runs, the pipeline's model work yields to it: no model note
+    or decision starts, and one under way stops within a token (its items are then sorted by the
+    deterministic signals). Chat code wraps its model use in `FOREGROUND.chat()`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+
+    @contextlib.contextmanager
+    def chat(self) -> Iterator[None]:
+        with self._lock:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def busy(self) -> bool:
+        return self._active > 0
+
+
+FOREGROUND = Foreground()
+MODE_RECHECK_SECONDS = 30.0  # how long the cached capability mode is trusted before a re-read
 
 
 OLD_QUESTIONS_KEY = "agent.old_questions_marked"  # meta: the one-time pass below has run
@@ -151,8 +212,10 @@ class BatchResult:
     applied: Applied = field(default_factory=Applied)
     seconds: float = 0.0
     model_calls: int = 0
-    noted: int = 0  # items the model was asked to write notes for
+    noted: int = 0  # items (or sessions) the model was asked to write notes for
     shed: bool = False  # captures were sorted without model notes to keep up
+    yielded: bool = False  # the model gave way to a chat: items sorted without notes
+    sessions: int = 0  # activity sessions this batch wrote (started or grown)
 
 
 @dataclass
@@ -170,13 +233,21 @@ class Pipeline:
         settings: AgentSettings | None = None,
         *,
         want_notes: Callable[[Route], bool] | None = None,
+        mode: str | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         """`want_notes`, when given, replaces the settings' policy of which items (with text to
-        note) get model notes: e.g. a benchmark asking the model about a fixed sample of turns."""
+        note) get model notes: e.g. a benchmark asking the model about a fixed sample of turns.
+        `mode` forces the model's capability mode (phrase | summarize | off); by default the
+        model's cached capability check decides (unchecked: the model may write notes, which are
+        guarded like any). `foreground` tells when a chat waits for the model (FOREGROUND)."""
         self.core = core
         self.model = model
         self.settings = settings or AgentSettings.from_settings(core.settings)
         self.want_notes = want_notes
+        self.foreground = foreground or FOREGROUND
+        self._mode = mode
+        self._mode_read: tuple[float, str] | None = None
         s = self.settings
         self.managers = make_managers(
             core,
@@ -184,10 +255,35 @@ class Pipeline:
             use_model=s.decide_with_model,
             similarity=s.decide_similarity,
             merge_minutes=s.episode_merge_minutes,
+            allow_model=self.model_allowed,
         )
         self.lines_seen = LineMemory()
         self.last_turn: dict[str, str] = {}  # conversation -> its last turn processed (a line)
         self._old_questions_checked = False
+
+    # -- the model's part ---------------------------------------------------------------------------
+    def model_mode(self) -> str:
+        """The model's capability mode: phrase | summarize | off | unchecked (cached check, re-read
+        every MODE_RECHECK_SECONDS; it runs nothing)."""
+        if self._mode is not None:
+            return self._mode
+        if self.model is None:
+            return "off"
+        now = time.monotonic()
+        if self._mode_read is None or now - self._mode_read[0] > MODE_RECHECK_SECONDS:
+            from mirix_app.agent import capability
+
+            try:
+                result = capability.cached_mode(self.model, self.core.paths)
+            except Exception:  # never let the check's cache stop the pipeline
+                result = None
+            self._mode_read = (now, result.mode if result is not None else "unchecked")
+        return self._mode_read[1]
+
+    def model_allowed(self) -> bool:
+        """Whether the model may be asked now: its capability mode is not "off" and no chat is
+        waiting for it."""
+        return self.model is not None and self.model_mode() != "off" and not self.foreground.busy()
 
     # -- model notes -------------------------------------------------------------------------------
     def wants_notes(self, r: Route, shed: bool) -> bool:
@@ -240,7 +336,13 @@ class Pipeline:
         calls = 0
         if self.model is None:
             return out, {r.item.id: "no model" for r in routes}, 0
+
+        def stop() -> bool:
+            return (should_stop is not None and should_stop()) or self.foreground.busy()
+
         for chunk in self._chunks(routes):
+            if self.foreground.busy():
+                break  # a chat waits: the rest is sorted without notes (no failure)
             todo = chunk
             error = ""
             for _ in range(max(1, self.settings.max_attempts)):
@@ -253,9 +355,14 @@ class Pipeline:
                         prompts.extract_messages(blocks),
                         prompts.extract_schema(len(todo)),
                         max_tokens=min(1600, 30 + OUTPUT_TOKENS_PER_ITEM * len(todo)),
-                        should_stop=should_stop,
+                        should_stop=stop,
                     )
-                except (Cancelled, ModelMissing, ModelUnavailable):
+                except Cancelled:
+                    if should_stop is not None and should_stop():
+                        raise  # the job was cancelled: the batch stops, its items stay queued
+                    todo = []  # a chat started: these items go without notes
+                    break
+                except (ModelMissing, ModelUnavailable):
                     raise  # not these items' fault: the batch stops, they stay queued
                 except (StructuredOutputError, ModelError) as e:
                     error = f"{type(e).__name__}: {e.message[:200]}"
@@ -287,7 +394,16 @@ class Pipeline:
             return self._process(items, should_stop, res, start)
         except (Cancelled, ModelMissing, ModelUnavailable):
             self.lines_seen, self.last_turn = pickle.loads(seen), last_turn
+            self._episodes().sessions.forget()  # read back from the store next time
             raise
+        except BaseException:
+            self._episodes().sessions.forget()
+            raise
+
+    def _episodes(self) -> EpisodicManager:
+        episodes = self.managers[MemoryType.EPISODIC]
+        assert isinstance(episodes, EpisodicManager)
+        return episodes
 
     def _process(
         self,
@@ -301,27 +417,55 @@ class Pipeline:
             for it in items
         ]
         self._link_turns(routes)
+        episodes = self._episodes()
+        captures = [r for r in routes if r.item.kind == "capture"]
+        by_id = {r.item.id: r for r in captures}
+        groups, opened, last = episodes.sessions.plan([session_capture(r) for r in captures])
+        members = [[by_id[c.id] for c in g.captures] for g in groups]
         res.shed = self.core.inbox.backlog() > self.settings.notes_backlog_limit
-        wanted = [r for r in routes if self.wants_notes(r, res.shed)]
-        res.noted = len(wanted)
-        notes, failed, res.model_calls = self.notes(wanted, should_stop)
+        res.yielded = self.foreground.busy()
+        allowed = self.model_allowed()
+        # One note per session (what it showed new) and one per other item, if the model may.
+        asks = [
+            r
+            for r in routes
+            if r.item.kind != "capture" and allowed and self.wants_notes(r, res.shed)
+        ]
+        group_asks: dict[int, Route] = {}
+        for i, (g, rs) in enumerate(zip(groups, members, strict=True)):
+            if allowed and self.wants_session_notes(g, rs, res.shed):
+                group_asks[i] = self._session_route(i, g, rs)
+        res.noted = len(asks) + len(group_asks)
+        notes, failed, res.model_calls = self.notes([*asks, *group_asks.values()], should_stop)
+        res.yielded = res.yielded or self.foreground.busy()
+        for sr in group_asks.values():
+            failed.pop(sr.item.id, None)  # a session is made without notes just as well
         plan: list[tuple[Route, list[Candidate]]] = []
         for r in routes:
-            cands = candidates(r, notes.get(r.item.id))
-            if r.item.id in failed:
-                # The deterministic part is still made; the event itself is kept unsorted.
-                cands = [c for c in cands if c.type is not MemoryType.EPISODIC]
+            if r.item.kind == "capture":
+                cands = candidates(r, None, episode=False)  # its episode is its session's
+            else:
+                cands = candidates(r, notes.get(r.item.id))
+                if r.item.id in failed:
+                    # The deterministic part is still made; the event itself is kept unsorted.
+                    cands = [c for c in cands if c.type is not MemoryType.EPISODIC]
             plan.append((r, cands))
+        # The model's facts of a session cite every capture of it.
+        session_facts: list[list[Candidate]] = []
+        for i, rs in enumerate(members):
+            asked = group_asks.get(i)
+            note = notes.get(asked.item.id) if asked is not None else None
+            facts = candidates(asked, note, episode=False) if asked is not None and note else []
+            for c in facts:
+                c.sources = [source_for(r) for r in rs]
+            session_facts.append(facts)
         # Similarity decisions (search + maybe the model) before the write; exact-key decisions
         # inside it, in order, so two items of one batch about the same thing meet.
         pre: dict[int, list[Action]] = {}
-        for _, cands in plan:
-            for c in cands:
-                mgr = self.managers[c.type]
-                if not mgr_is_keyed(mgr, c):
-                    pre[id(c)] = mgr.decide_similar(c)
-        episodes = self.managers[MemoryType.EPISODIC]
-        assert isinstance(episodes, EpisodicManager)
+        for c in [c for _, cands in plan for c in cands] + [c for f in session_facts for c in f]:
+            mgr = self.managers[c.type]
+            if not mgr_is_keyed(mgr, c):
+                pre[id(c)] = mgr.decide_similar(c)
         unsorted_ids = [r.item.id for r in routes if r.item.id in failed]
         with self.core.batch(actor="agent") as b:
             for r, cands in plan:
@@ -333,6 +477,15 @@ class Pipeline:
                         pre.get(id(c)) or self.managers[c.type].decide(c) or [Action("add", c)]
                     )
                     apply(b, actions, res.applied, episodes)
+                extract.hook(b, r, res.applied)  # issue 12: model-free extraction (agent/extract)
+            for i, (g, rs) in enumerate(zip(groups, members, strict=True)):
+                asked = group_asks.get(i)
+                note = notes.get(asked.item.id) if asked is not None else None
+                cand = session_candidate(g, rs, note)
+                apply(b, episodes.decide(cand), res.applied, episodes)
+                for c in session_facts[i]:
+                    apply(b, pre.get(id(c)) or [Action("add", c)], res.applied, episodes)
+            res.sessions = len(groups)
             for r in routes:
                 if r.item.id in failed and not self._unsorted_of(r.item):
                     b.add(self._unsorted(r))
@@ -346,23 +499,56 @@ class Pipeline:
                 if r.secrets or any(c.type is MemoryType.VAULT for c in cands)
             }
             b.inbox_done([r.item.id for r, _ in plan if r.item.id not in failed], masked)
+        episodes.sessions.commit(opened, last)
         for item_id in unsorted_ids:
             self.core.inbox.retry_later(item_id, failed[item_id])
         res.sorted = len(plan) - len(unsorted_ids)
         res.unsorted = len(unsorted_ids)
         res.seconds = time.perf_counter() - start
         log.info(
-            "batch: %d item(s), %d sorted, %d unsorted, +%d ~%d -%d, %d refused, %.1fs",
+            "batch: %d item(s), %d sorted, %d unsorted, %d session(s), +%d ~%d -%d, %d refused, "
+            "%d model call(s)%s, %.1fs",
             res.items,
             res.sorted,
             res.unsorted,
+            res.sessions,
             len(res.applied.added),
             len(res.applied.updated),
             len(res.applied.deleted),
             len(res.applied.refused),
+            res.model_calls,
+            " (yielded to chat)" if res.yielded else "",
             res.seconds,
         )
         return res
+
+    def wants_session_notes(self, g: sessions.Group, rs: list[Route], shed: bool) -> bool:
+        """A session gets one model note per batch, for what it showed that was new; none when
+        the inbox is behind (the session is complete without it)."""
+        if not g.new_lines or all(r.stale for r in rs):
+            return False
+        if self.want_notes is not None:
+            return any(self.want_notes(r) for r in rs)
+        return not shed
+
+    def _session_route(self, i: int, g: sessions.Group, rs: list[Route]) -> Route:
+        """What the model reads of a session: its app, window and new lines (secrets masked)."""
+        st = g.state
+        text = "\n".join(g.new_lines)
+        item = InboxItem(
+            kind="capture",
+            id=f"session-{i}",
+            at=st.end,
+            text=text,
+            app=st.app or None,
+            window=st.window or None,
+            url=st.url,
+        )
+        return Route(
+            item=item,
+            text=trim_text(g.new_lines, self.settings.capture_chars),
+            injected=sorted({x for r in rs for x in r.injected}),
+        )
 
     def _mark_old_questions(self) -> None:
         """Once per data dir (a meta flag), before the first batch: see `mark_old_questions`."""
@@ -409,20 +595,24 @@ class Pipeline:
         return out
 
     def _unsorted(self, r: Route) -> Memory:
+        """The item kept as it is, to be sorted later. Its title is built from what is known
+        (the marker is the tag, never the title)."""
         it = r.item
-        where = " — ".join(x for x in (it.app, it.window) if x)
-        head = where or ("message" if it.kind == "chat" else it.kind)
         speaker = f"{r.speaker}: " if it.kind == "chat" and r.speaker != "user" else ""
         asked = "Asked: " if r.asked else ""
+        if it.kind == "chat":
+            summary = f"{asked}{speaker}{r.text[:300]}"
+        elif it.kind == "document":
+            summary = f"Added the file {r.document or it.window or 'document'}"
+        else:
+            summary = sessions.summary(sessions.subject_of(it.app, it.window, it.url), it.at, it.at)
         return Memory(
             MemoryType.EPISODIC,
             {
                 "occurred_at": it.at,
                 "actor": r.speaker,
                 "event_type": r.event_type,
-                "summary": f"{asked}{speaker}{r.text[:300]}"
-                if it.kind == "chat"
-                else f"Unsorted: {head}",
+                "summary": summary,
                 "details": r.text,
             },
             tags=[UNSORTED, QUESTION_TAG] if r.asked else [UNSORTED],
@@ -463,6 +653,20 @@ class Pipeline:
             if progress is not None:
                 progress(Progress(done, self.core.inbox.backlog(), res))
         return done
+
+
+def session_capture(r: Route) -> sessions.Capture:
+    """What sessions need of a routed capture: every line it showed (secrets masked)."""
+    it = r.item
+    return sessions.Capture(
+        id=it.id,
+        at=it.at,
+        app=it.app or "",
+        window=it.window or "",
+        url=it.url,
+        monitor=it.monitor,
+        lines=clean_lines(mask_secrets(it.text or "")),
+    )
 
 
 def mgr_is_keyed(mgr: object, c: Candidate) -> bool:

@@ -1,5 +1,9 @@
 """The [model] and [agent] settings, kept in `Settings.extra`, and the API key in the OS keyring.
 
+Two roles: the chat model answers, the agent model sorts captures in the background. Both default
+to `[model]`; a `[model.chat]` or `[model.agent]` table, when present, is that role's whole model
+(a GGUF or an endpoint; n_ctx, n_threads and timeout come from `[model]` unless it sets them).
+
 An API key is never written to settings.toml. Where no keyring backend exists (a headless box),
 `set_api_key` raises KeyringUnavailable with what to do instead: the key can come from the
 MIRIX_API_KEY environment variable for the session, which is read but never stored.
@@ -10,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mirix_app.config import Settings, check_value
@@ -19,6 +23,10 @@ from mirix_app.errors import InvalidInput, MirixError
 KEYRING_SERVICE = "mirix-app-model"
 API_KEY_ENV = "MIRIX_API_KEY"
 BACKEND_NAMES = ("llama", "openai")
+ROLES = ("chat", "agent")
+BOTH = "both"
+# What a role table inherits from [model] unless it sets it.
+_INHERITED = ("n_ctx", "n_threads", "timeout")
 
 
 class KeyringUnavailable(MirixError):
@@ -34,18 +42,88 @@ class ModelSettings:
     endpoint: str = ""  # e.g. http://localhost:11434/v1 (Ollama), http://localhost:8080/v1
     model: str = ""  # model name for the endpoint
     timeout: float = 120.0
+    # Addresses the user added for server discovery (besides the well-known ports on 127.0.0.1).
+    servers: list[str] = field(default_factory=list)
+    discovered_at: str = ""  # when the first-run look for local servers ran ("" = not yet)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelSettings:
-        return _read(cls, settings.extra.get("model", {}), "model", settings.source)
+        """[model] itself: both roles' model unless a role table overrides it."""
+        raw = settings.extra.get("model", {})
+        if isinstance(raw, dict):
+            raw = {k: v for k, v in raw.items() if not (k in ROLES and isinstance(v, dict))}
+        return _read(cls, raw, "model", settings.source)
+
+    @classmethod
+    def for_role(cls, settings: Settings, role: str) -> ModelSettings:
+        """The model of `role` (chat | agent): its [model.<role>] table, else [model]."""
+        if role not in ROLES:
+            raise InvalidInput(f"unknown model role {role!r}", f"one of {', '.join(ROLES)}")
+        base = cls.from_settings(settings)
+        raw = settings.extra.get("model", {})
+        sub = raw.get(role) if isinstance(raw, dict) else None
+        if not isinstance(sub, dict) or not sub:
+            return base
+        merged = {k: getattr(base, k) for k in _INHERITED}
+        merged.update(sub)
+        out: ModelSettings = _read(cls, merged, f"model.{role}", settings.source)
+        out.servers, out.discovered_at = base.servers, base.discovered_at
+        return out
 
     def save_into(self, settings: Settings) -> None:
-        settings.extra["model"] = dataclasses.asdict(self)
+        """Write [model], keeping any role tables."""
+        old = settings.extra.get("model", {})
+        keep = (
+            {k: v for k, v in old.items() if k in ROLES and isinstance(v, dict)}
+            if isinstance(old, dict)
+            else {}
+        )
+        settings.extra["model"] = {**dataclasses.asdict(self), **keep}
+
+    def model_fields(self) -> dict[str, Any]:
+        """What chooses the model (for a role table): no discovery bookkeeping."""
+        d = dataclasses.asdict(self)
+        d.pop("servers", None)
+        d.pop("discovered_at", None)
+        return d
+
+    def same_model(self, other: ModelSettings) -> bool:
+        return self.model_fields() == other.model_fields()
 
     def describe(self) -> str:
         if self.backend == "openai":
             return f"endpoint {self.endpoint} model {self.model or '(server default)'}"
         return f"GGUF {self.path or '(default) SmolLM2-135M-Instruct Q4_1'}"
+
+
+def role_overrides(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The role tables present in [model] (empty when both roles use [model])."""
+    raw = settings.extra.get("model", {})
+    if not isinstance(raw, dict):
+        return {}
+    return {r: dict(raw[r]) for r in ROLES if isinstance(raw.get(r), dict) and raw[r]}
+
+
+def set_role_model(settings: Settings, role: str, ms: ModelSettings) -> None:
+    """Use `ms` for `role` (chat | agent | both), in `settings.extra` (the caller saves).
+
+    "both" writes [model] and drops the role tables; a role writes its own table, or drops it
+    when `ms` is the [model] model anyway."""
+    if role not in (*ROLES, BOTH):
+        raise InvalidInput(f"unknown model role {role!r}", "one of chat, agent, both")
+    base = ModelSettings.from_settings(settings)
+    raw = settings.extra.get("model", {})
+    raw = dict(raw) if isinstance(raw, dict) else {}
+    if role == BOTH:
+        fresh = dataclasses.replace(ms, servers=base.servers, discovered_at=base.discovered_at)
+        settings.extra["model"] = dataclasses.asdict(fresh)
+        return
+    if ms.same_model(base):
+        raw.pop(role, None)
+    else:
+        raw[role] = ms.model_fields()
+    settings.extra["model"] = raw
+    ModelSettings.for_role(settings, role)  # validates what was written
 
 
 @dataclass
@@ -75,6 +153,12 @@ _MINIMUM: dict[str, float] = {
     "model.n_ctx": 256,
     "model.n_threads": 1,
     "model.timeout": 0.1,
+    "model.chat.n_ctx": 256,
+    "model.chat.n_threads": 1,
+    "model.chat.timeout": 0.1,
+    "model.agent.n_ctx": 256,
+    "model.agent.n_threads": 1,
+    "model.agent.timeout": 0.1,
     "agent.batch_size": 1,
     "agent.items_per_call": 1,
     "agent.max_attempts": 1,
@@ -89,6 +173,11 @@ def _read(cls: Any, raw: Any, section: str, source: str = "settings") -> Any:
     """`source` (the settings file) goes into every error, with the key at fault."""
     if not isinstance(raw, dict):
         raise InvalidInput(f"{source}: [{section}] must be a table")
+    if section == "model":
+        for role in ROLES:  # a role table is read by ModelSettings.for_role
+            if role in raw and not isinstance(raw[role], dict):
+                raise InvalidInput(f"{source}: model.{role} must be a table")
+        raw = {k: v for k, v in raw.items() if k not in ROLES}
     out = cls()
     for key, value in raw.items():
         setattr(out, key, check_value(out, section, key, value, source))
@@ -97,9 +186,9 @@ def _read(cls: Any, raw: Any, section: str, source: str = "settings") -> Any:
             raise InvalidInput(f"{source}: {section}.{key} must be at least {low:g}")
     if section == "agent" and out.decide_similarity > 1:
         raise InvalidInput(f"{source}: agent.decide_similarity must be between -1 and 1")
-    if section == "model" and out.backend not in BACKEND_NAMES:
+    if section.startswith("model") and out.backend not in BACKEND_NAMES:
         raise InvalidInput(
-            f"{source}: model.backend must be one of {', '.join(BACKEND_NAMES)}",
+            f"{source}: {section}.backend must be one of {', '.join(BACKEND_NAMES)}",
             "llama = a GGUF file on this machine; openai = an OpenAI-compatible endpoint",
         )
     return out
@@ -157,6 +246,11 @@ def delete_api_key(endpoint: str) -> None:
 
     with contextlib.suppress(PasswordDeleteError, KeyringError):
         keyring.delete_password(KEYRING_SERVICE, endpoint)
+
+
+def make_role_models(settings: Settings) -> dict[str, Any]:
+    """{"chat": model, "agent": model}: one shared instance when both roles use one model."""
+    return {role: make_model(ModelSettings.for_role(settings, role)) for role in ROLES}
 
 
 def make_model(ms: ModelSettings, *, shared: bool = True) -> Any:

@@ -1,5 +1,6 @@
 """One capture cycle over every monitor: grab, blank excluded windows, detect change, OCR the
-changed boxes, redact, optionally keep the screenshot, append to the queue.
+changed boxes, redact, optionally keep the screenshot (with the redacted words blanked), append to
+the queue.
 
 Crash safety: the screenshot file (named after the capture id) is written and renamed first, then
 the queue row is committed in one transaction. A crash before the commit leaves an orphan file
@@ -27,12 +28,20 @@ from mirix_app.capture.errors import storage_fault
 from mirix_app.capture.ocr import (
     OcrEngine,
     Word,
-    assemble,
+    assemble_spans,
     carry_over,
     expand_to_words,
     mean_confidence,
 )
-from mirix_app.capture.privacy import ExclusionRules, blank_excluded, on_frame, redact
+from mirix_app.capture.privacy import (
+    ExclusionRules,
+    blank_boxes,
+    blank_excluded,
+    on_frame,
+    redact,
+    redact_spans,
+    secret_boxes,
+)
 from mirix_app.capture.screen import Frame, Grabber, MssGrabber
 from mirix_app.capture.settings import CaptureSettings
 from mirix_app.capture.storage import ScreenshotStore
@@ -58,6 +67,7 @@ class MonitorState:
     frame: np.ndarray | None = None  # the last kept frame (after blanking)
     last_grab: np.ndarray | None = None  # the last grab that was fully handled (before blanking)
     words: list[Word] = field(default_factory=list)
+    faint: list[Word] = field(default_factory=list)  # words below the confidence bar
     text: str = ""
     window: str | None = None
 
@@ -277,13 +287,16 @@ class Capturer:
             )
             for w in excluded + stale
         ]
-        kept_words = [
-            w
-            for w in carry_over(st.words, boxes)
-            if not any(b.contains_point(w.cx, w.cy) for b in excluded_boxes)
-        ]
+
+        def outside(w: Word) -> bool:
+            return not any(b.contains_point(w.cx, w.cy) for b in excluded_boxes)
+
+        kept_words = [w for w in carry_over(st.words, boxes) if outside(w)]
         words = kept_words + new_words
-        text, redactions = redact(assemble(words))
+        faint = [w for w in carry_over(st.faint, boxes) if outside(w)]
+        faint += list(getattr(self.ocr, "faint", []))
+        assembled, spans = assemble_spans(words)
+        text, redactions, hidden = redact_spans(assembled)
 
         ctx = self._context(frame, here, excluded, active)
         # Titles and URLs carry secrets too (tokens in URLs, "password=..." in a terminal title).
@@ -314,15 +327,23 @@ class Capturer:
         # The same text in the same window is not a new capture (also right after a restart);
         # a screen with no text is worth a row only with its screenshot.
         if same or (self.screenshots is None and not text.strip()):
-            self._advance(st, frame, grabbed, words, text, window)
+            self._advance(st, frame, grabbed, words, faint, text, window)
             result.reason = "same_text" if same else "no_text"
             return result
 
         cap_id = new_id("cap")
         blob = None
+        blanked = 0
         if self.screenshots is not None:
             t = time.perf_counter()
-            blob = self.screenshots.seal(frame)
+            # The kept image shows no more than the kept text: the boxes of every redacted word
+            # are filled before sealing (on a copy: change detection keeps the real frame).
+            shot = frame
+            cover = secret_boxes(spans, hidden, faint)
+            if cover:
+                shot = Frame(frame.monitor, frame.left, frame.top, frame.bgra.copy())
+                blanked = blank_boxes(shot.bgra, cover)
+            blob = self.screenshots.seal(shot)
             timings["seal_ms"] = round((time.perf_counter() - t) * 1000, 2)
         meta: dict[str, Any] = {
             "words": len(words),
@@ -335,6 +356,8 @@ class Capturer:
         }
         if redactions:
             meta["redacted"] = redactions
+        if blanked:
+            meta["blanked_boxes"] = blanked
         if excluded:
             meta["excluded_windows"] = len(excluded)
         if ctx is not None and ctx is active:
@@ -352,7 +375,7 @@ class Capturer:
         )
         # Read and accepted: from here the capture is held until written, and the monitor moves
         # on, so a fault neither loses it nor reads the same screen again.
-        self._advance(st, frame, grabbed, words, text, window)
+        self._advance(st, frame, grabbed, words, faint, text, window)
         self._hold(Held(item, blob, time.time(), frame.monitor))
         t = time.perf_counter()
         self.flush()
@@ -374,12 +397,14 @@ class Capturer:
         frame: Frame,
         grabbed: np.ndarray,
         words: list[Word],
+        faint: list[Word],
         text: str,
         window: str | None,
     ) -> None:
         st.frame = frame.bgra
         st.last_grab = grabbed
         st.words = words
+        st.faint = faint
         st.text = text
         st.window = window
 

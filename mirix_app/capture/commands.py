@@ -1,4 +1,5 @@
-"""`mirix capture`: run the capture service in the foreground, once, or pause/resume it."""
+"""`mirix capture`: run the capture service in the foreground, once, or pause/resume it; export
+a kept screenshot (decrypted) to look at it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument("--resume", action="store_true", help="resume a paused capture")
     g.add_argument("--status", action="store_true", help="say whether capture is paused")
+    g.add_argument(
+        "--export-image",
+        nargs=2,
+        metavar=("CAPTURE_ID", "FILE"),
+        help="decrypt a kept screenshot and write it as an image file (PNG, or by FILE's suffix: "
+        ".jpg, .webp), to look at exactly what was kept",
+    )
     p.add_argument(
         "--interval", type=float, help="seconds between captures (default from settings)"
     )
@@ -85,12 +93,59 @@ def run(args: argparse.Namespace) -> int:
 
     core = MemoryCore.open(paths, repair=False)
     try:
+        if args.export_image:
+            return export_image(core, *args.export_image)
         settings = _settings(args, core)
         if args.once:
             return _once(core, settings, args.json)
         return _foreground(core, settings, args.json)
     finally:
         core.close()
+
+
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def export_image(core: Any, capture_id: str, file: str) -> int:
+    """Write the kept screenshot of `capture_id`, decrypted, to `file` (0600: it is plain)."""
+    import os
+    from pathlib import Path
+
+    from mirix_app.capture.storage import ScreenshotStore
+    from mirix_app.errors import InvalidInput, NotFound
+
+    item = core.inbox.get(capture_id)
+    if item is None or item.kind != "capture":
+        raise NotFound(
+            f"no capture {capture_id!r}",
+            "capture ids look like cap_...; `mirix capture --once` prints them",
+        )
+    if not item.image:
+        raise NotFound(
+            f"capture {capture_id} has no kept screenshot",
+            "screenshots are kept only with capture.keep_screenshots (or --screenshots)",
+        )
+    out = Path(file)
+    fmt = IMAGE_FORMATS.get(out.suffix.lower(), "PNG" if not out.suffix else "")
+    if not fmt:
+        raise InvalidInput(
+            f"cannot write a {out.suffix} image", "name the file .png, .jpg or .webp"
+        )
+    shots = ScreenshotStore(core.paths.screenshots, core.paths.data, core.secrets)
+    image = shots.load(item.image)
+    if fmt == "JPEG":
+        image = image.convert("RGB")
+    tmp = out.with_name(out.name + ".part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            image.save(f, fmt)
+        os.replace(tmp, out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InvalidInput(f"cannot write {out}: {e.strerror or e}") from e
+    print(f"wrote {out} ({image.width}x{image.height}) from {item.image}")
+    return 0
 
 
 def _print_result(r: Any, as_json: bool) -> None:

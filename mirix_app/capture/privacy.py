@@ -3,7 +3,8 @@
 Excluded windows (password managers, private/incognito browsing, the user's own rules) are blanked
 in the frame before change detection, OCR and storage, so no pixel or word of them is kept; a
 frame entirely covered by excluded windows is dropped. OCR text then has secrets replaced by a
-marker. Nothing here logs the text it looks at.
+marker, and a kept screenshot has the boxes of those words blanked too (`secret_boxes`): the
+pixels of a secret are as private as its text. Nothing here logs the text it looks at.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mirix_app.capture.change import Box
+from mirix_app.capture.ocr import Word
 from mirix_app.capture.screen import Frame
 from mirix_app.capture.windows import WindowInfo
 
@@ -91,6 +94,61 @@ def blank_excluded(frame: Frame, excluded: list[WindowInfo]) -> float:
     return float(mask.mean())
 
 
+def secret_boxes(
+    spans: list[tuple[Word, int, int]],
+    hidden: list[tuple[int, int]],
+    faint: list[Word] | None = None,
+    pad: int = 3,
+) -> list[Box]:
+    """The screen boxes to blank in a kept screenshot: every word whose text (at `spans` in the
+    assembled text) overlaps a hidden range, the gap between two such words next to each other
+    on a line (a key OCR split), and faint words (below the confidence bar, so never text) on
+    the same line close to one: the pixels of a secret that OCR read only in part."""
+    secret = [w for w, a, b in spans if any(a < hb and ha < b for ha, hb in hidden)]
+    if not secret:
+        return []
+    boxes = [w.box for w in secret]
+    flags = [any(a < hb and ha < b for ha, hb in hidden) for _, a, b in spans]
+    for (w1, _, _), (w2, _, _), f1, f2 in zip(spans, spans[1:], flags, flags[1:], strict=False):
+        if f1 and f2 and _same_line(w1.box, w2.box):
+            boxes.append(w1.box.union(w2.box))
+    todo = list(faint or [])
+    grown = True
+    while grown and todo:
+        grown = False
+        for w in list(todo):
+            if any(_same_line(w.box, b) and _gap(w.box, b) <= 2 * _height(b) for b in boxes):
+                boxes.append(w.box)
+                todo.remove(w)
+                grown = True
+    return [Box(b.x0 - pad, b.y0 - pad, b.x1 + pad, b.y1 + pad) for b in boxes]
+
+
+def _height(b: Box) -> int:
+    return max(1, b.y1 - b.y0)
+
+
+def _same_line(a: Box, b: Box) -> bool:
+    return abs((a.y0 + a.y1) / 2 - (b.y0 + b.y1) / 2) <= 0.6 * max(_height(a), _height(b))
+
+
+def _gap(a: Box, b: Box) -> int:
+    return max(0, max(a.x0, b.x0) - min(a.x1, b.x1))
+
+
+def blank_boxes(bgra: np.ndarray, boxes: list[Box]) -> int:
+    """Fill `boxes` (frame coordinates) with solid black; returns how many touched the frame."""
+    h, w = bgra.shape[:2]
+    n = 0
+    for b in boxes:
+        x0, y0, x1, y1 = max(0, b.x0), max(0, b.y0), min(w, b.x1), min(h, b.y1)
+        if x1 > x0 and y1 > y0:
+            bgra[y0:y1, x0:x1, :3] = 0
+            bgra[y0:y1, x0:x1, 3] = 255
+            n += 1
+    return n
+
+
 def on_frame(win: WindowInfo, frame: Frame) -> bool:
     return (
         win.x < frame.left + frame.width
@@ -164,6 +222,24 @@ _MASKED = re.compile(r"^(?:\[REDACTED\]|[*•·●x.]+)$", re.I)
 _EDGE = "\"'`()[]{}<>,;:."
 
 
+def _not_a_card(text: str, m: re.Match[str]) -> bool:
+    """Digits that pass Luhn by chance: a run inside a longer hex string (a hash such as
+    ...e2fe8718008589502334d2...), or groups no card is printed in (`9297151 100644` in a git
+    diff header: a card's groups are 4 to 6 digits)."""
+    groups = re.split(r"[ -]", m.group(0))
+    if len(groups) > 1:
+        return any(len(g) > 6 for g in groups)
+    a, b = m.start(), m.end()
+    while a > 0 and text[a - 1] in _HEXDIGITS:
+        a -= 1
+    while b < len(text) and text[b] in _HEXDIGITS:
+        b += 1
+    return b - a > len(m.group(0)) and b - a >= 20
+
+
+_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+
+
 def luhn_ok(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -189,11 +265,51 @@ def _change_rate(classes: list[int]) -> float:
     return sum(a != b for a, b in itertools.pairwise(classes)) / (len(classes) - 1)
 
 
+# Ordinary screen text that reads random but is not a secret (measured on terminals and editors:
+# tests/reliability/redaction_corpus.py). Each is judged by its parts, so a key inside still shows.
+_HEX = re.compile(r"^(?:[0-9a-f]{7,64}|[0-9A-F]{7,64})$")
+_UUID = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
+)
+# Words before a hash that name it as one: `commit <sha>` in git log, `sha256:` digests.
+_HASH_WORDS = frozenset(
+    [
+        *("commit", "merge", "merge:", "tree", "parent", "revision", "rev", "head", "object"),
+        *("blob", "sha", "sha1", "sha256", "sha512", "md5", "digest", "checksum", "hash"),
+        *("sha1sum", "sha256sum", "sha512sum", "md5sum", "shasum", "b2sum", "etag"),
+    ]
+)
+_HASH_PREFIX = re.compile(r"(?:^|@)(?:sha1|sha256|sha512|md5|blake2b?):", re.I)
+_VERSION = re.compile(r"^v?\d+(?:\.\d+)+(?:[-.+_~][A-Za-z0-9]+)*$")
+_PATH_START = re.compile(r"^(?:~?/|\.\.?/|[A-Za-z]:\\)")
+_PARTS = re.compile(r"[/\\.+_~-]+")
+# fe80::1c2b:..., 2001:db8::/32: hex groups and colons, with a "::" or at least 3 colons.
+_IPV6 = re.compile(r"^(?=[^:]*(?:::|(?::[^:]*){3}))[0-9A-Fa-f:]{2,39}(?:/\d{1,3})?$")
+_HEX_PART = re.compile(r"^[0-9a-f]+$")
+
+
 def looks_random(token: str) -> bool:
     """A token that reads like a key rather than a word, an identifier, a date or a path."""
     core = token.strip(_EDGE)
     if core.startswith("eyJ"):  # base64 of '{"': a JWT or a piece of one
         return True
+    if "=" in core and not core.endswith("="):  # key=value: each side on its own (base64's
+        # padding `=` is at the end, so a key stays whole)
+        return any(looks_random(part) for part in core.split("=") if part)
+    if _UUID.match(core) or _IPV6.match(core):  # identifiers (a labelled one is still hidden)
+        return False
+    m = _HASH_PREFIX.search(core)
+    if m and _HEX.match(core[m.end() :]):  # sha256:<hex>, image@sha256:<hex>
+        return any(_random(p) for p in _PARTS.split(core[: m.start()]) if p)
+    if _PATH_START.match(core) or _VERSION.match(core):
+        # A file path or a version: random-looking parts (a temp folder, a git describe suffix)
+        # are short, and lower-case hex parts are content hashes (a cache folder); a key inside
+        # one is still judged on its own.
+        return any(_random(p) for p in _PARTS.split(core) if p and not _HEX_PART.match(p))
+    return _random(core)
+
+
+def _random(core: str) -> bool:
     cls = _classes(core)
     n = len(cls)
     if n < 8 or n < 0.75 * len(core):
@@ -205,6 +321,14 @@ def looks_random(token: str) -> bool:
             return rate >= 0.3
         return kinds == {1, 2} and rate >= 0.45
     return len(kinds) == 3 and rate >= 0.6
+
+
+def _named_hash(previous: str, token: str) -> bool:
+    """`commit 3f9a...`, `Merge: 1a2b3c4 5d6e7f8`: a hash the text itself calls one."""
+    return _HEX.match(token.strip(_EDGE)) is not None and (
+        previous.strip("\"'`()[]{}<>,;.").lower() in _HASH_WORDS
+        or previous.lower().rstrip(":") in _HASH_WORDS
+    )
 
 
 def _fragment(token: str) -> bool:
@@ -228,15 +352,64 @@ def _looks_like_password(value: str) -> bool:
     return len(kinds) >= 2 or (kinds == {0} and len(first) <= 12)  # PINs are all digits
 
 
-def _hide_random(text: str, found: Counter[str]) -> str:
-    out_lines = []
+# -- tracked edits -------------------------------------------------------------------------------
+# Every layer replaces ranges of the text with MARKER. The text keeps, per character, the range of
+# the original text it stands for, so the caller learns exactly which original characters were
+# hidden (the capturer blanks the screen boxes of those words before it keeps a screenshot).
+class _Tracked:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = list(range(len(text)))
+        self.ends = list(range(1, len(text) + 1))
+        self.hidden: list[tuple[int, int]] = []
+
+    def replace(self, edits: list[tuple[int, int]]) -> None:
+        """Replace each (start, end) range of the current text (sorted, disjoint) by MARKER."""
+        if not edits:
+            return
+        text, starts, ends = self.text, self.starts, self.ends
+        out: list[str] = []
+        new_starts: list[int] = []
+        new_ends: list[int] = []
+        pos = 0
+        for a, b in edits:
+            out.append(text[pos:a])
+            new_starts += starts[pos:a]
+            new_ends += ends[pos:a]
+            lo, hi = starts[a], ends[b - 1]
+            self.hidden.append((lo, hi))
+            out.append(MARKER)
+            new_starts += [lo] * len(MARKER)
+            new_ends += [hi] * len(MARKER)
+            pos = b
+        out.append(text[pos:])
+        new_starts += starts[pos:]
+        new_ends += ends[pos:]
+        self.text, self.starts, self.ends = "".join(out), new_starts, new_ends
+
+    def hidden_ranges(self) -> list[tuple[int, int]]:
+        merged: list[tuple[int, int]] = []
+        for a, b in sorted(self.hidden):
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
+
+
+def _random_edits(text: str, found: Counter[str]) -> list[tuple[int, int]]:
+    edits: list[tuple[int, int]] = []
+    offset = 0
     for line in text.split("\n"):
-        parts = re.split(r"(\s+)", line)
-        words = parts[0::2]
-        hidden = [looks_random(w) and MARKER not in w for w in words]
+        spans = [(m.start() + offset, m.end() + offset) for m in re.finditer(r"\S+", line)]
+        words = [text[a:b] for a, b in spans]
+        hidden = [
+            looks_random(w) and MARKER not in w and not (i and _named_hash(words[i - 1], w))
+            for i, w in enumerate(words)
+        ]
         anchor = [h or MARKER in w for h, w in zip(hidden, words, strict=True)]
+        offset += len(line) + 1
         if not any(anchor):
-            out_lines.append(line)
             continue
         found["random"] += sum(hidden)
         changed = True
@@ -248,63 +421,62 @@ def _hide_random(text: str, found: Counter[str]) -> str:
                 if (i > 0 and anchor[i - 1]) or (i + 1 < len(words) and anchor[i + 1]):
                     anchor[i] = hidden[i] = changed = True
                     found["fragment"] += 1
-        out: list[str] = []
         i = 0
         while i < len(words):
-            j = i
             if hidden[i]:
+                j = i
                 while j + 1 < len(words) and hidden[j + 1]:
                     j += 1  # a run of hidden pieces becomes one marker
-                out.append(MARKER)
+                edits.append((spans[i][0], spans[j][1]))
+                i = j + 1
             else:
-                out.append(words[i])
-            if 2 * j + 1 < len(parts):
-                out.append(parts[2 * j + 1])
-            i = j + 1
-        out_lines.append("".join(out))
-    return "\n".join(out_lines)
+                i += 1
+    return edits
 
 
 def redact(text: str) -> tuple[str, dict[str, int]]:
     """Replace secrets with MARKER; returns the text and how many of each kind were found."""
+    out, found, _ = redact_spans(text)
+    return out, found
+
+
+def redact_spans(text: str) -> tuple[str, dict[str, int], list[tuple[int, int]]]:
+    """`redact`, plus the (start, end) ranges of `text` that were hidden, merged and sorted."""
     found: Counter[str] = Counter()
+    t = _Tracked(text)
 
-    def sub(kind: str, pattern: re.Pattern[str], s: str) -> str:
-        def repl(m: re.Match[str]) -> str:
-            found[kind] += 1
-            return MARKER
+    def sub(kind: str, pattern: re.Pattern[str]) -> None:
+        edits = [(m.start(), m.end()) for m in pattern.finditer(t.text) if m.end() > m.start()]
+        found[kind] += len(edits)
+        t.replace(edits)
 
-        return pattern.sub(repl, s)
-
-    text = sub("private_key", _PRIVATE_KEY, text)
-    text = sub("private_key", _PRIVATE_KEY_LOOSE, text)
+    sub("private_key", _PRIVATE_KEY)
+    sub("private_key", _PRIVATE_KEY_LOOSE)
     for kind, pattern in _TOKENS:
-        text = sub(kind, pattern, text)
+        sub(kind, pattern)
 
-    def card(m: re.Match[str]) -> str:
+    cards = []
+    for m in _CARD.finditer(t.text):
         digits = re.sub(r"\D", "", m.group(0))
-        if 13 <= len(digits) <= 19 and luhn_ok(digits):
+        if 13 <= len(digits) <= 19 and luhn_ok(digits) and not _not_a_card(t.text, m):
             found["card"] += 1
-            return MARKER
-        return m.group(0)
+            cards.append((m.start(), m.end()))
+    t.replace(cards)
 
-    text = _CARD.sub(card, text)
-
-    def labelled(m: re.Match[str]) -> str:
-        value = m.group("value")
-        if _MASKED.match(value.strip(_EDGE)):
-            return m.group(0)
+    labelled = []
+    for m in _LABELLED.finditer(t.text):
+        if _MASKED.match(m.group("value").strip(_EDGE)):
+            continue
         found["password"] += 1
-        return m.group("label") + MARKER
+        labelled.append((m.start("value"), m.end("value")))
+    t.replace(labelled)
 
-    text = _LABELLED.sub(labelled, text)
-
-    def loose(m: re.Match[str]) -> str:
+    loose = []
+    for m in _LABELLED_LOOSE.finditer(t.text):
         if not _looks_like_password(m.group("value")):
-            return m.group(0)
+            continue
         found["password"] += 1
-        return m.group("label") + MARKER
-
-    text = _LABELLED_LOOSE.sub(loose, text)
-    text = _hide_random(text, found)
-    return text, dict(found)
+        loose.append((m.start("value"), m.end("value")))
+    t.replace(loose)
+    t.replace(_random_edits(t.text, found))
+    return t.text, {k: v for k, v in found.items() if v}, t.hidden_ranges()

@@ -8,10 +8,14 @@ capture then pauses and retries on its own with a growing delay (interval x 2^n,
 read but not written is held in memory and written first (see capturer.py). The service does not
 die: no exception leaves a cycle. Listeners are called from the capture thread; the UI must hop to
 its own thread.
+
+The app's own windows (main window, dialogs, tray menu, quick search) are excluded like a password
+manager's (`OwnWindowRules`, see windows.OwnWindows): capture never records itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import logging
@@ -26,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from mirix_app.capture.capturer import Capturer, CaptureResult
 from mirix_app.capture.errors import storage_fault
+from mirix_app.capture.privacy import ExclusionRules
 from mirix_app.capture.settings import CaptureSettings
-from mirix_app.capture.windows import WindowAdapter, adapter_for_platform
+from mirix_app.capture.windows import WindowAdapter, WindowInfo, adapter_for_platform, is_own
 from mirix_app.errors import MirixError
 from mirix_app.memory.clock import now_iso, to_iso
 
@@ -108,6 +113,25 @@ def pause_file(paths: Paths) -> PauseFile:
     return PauseFile(paths.data / "capture-pause.json")
 
 
+@dataclasses.dataclass
+class OwnWindowRules(ExclusionRules):
+    """The exclusion rules plus this app's own windows (windows.is_own: our process id, window
+    class or a registered handle), excluded exactly as a password manager is: blanked before
+    change detection and OCR, never the context of a capture, a frame of nothing else dropped."""
+
+    def excludes(self, w: WindowInfo) -> bool:
+        return is_own(w) or super().excludes(w)
+
+
+def exclude_own_windows(capturer: Capturer) -> None:
+    """Make `capturer` treat our own windows as excluded (idempotent)."""
+    rules = capturer.rules
+    if isinstance(rules, OwnWindowRules):
+        return
+    values = {f.name: getattr(rules, f.name) for f in dataclasses.fields(rules)}
+    capturer.rules = OwnWindowRules(**values)
+
+
 class CaptureJob:
     """One capture cycle that can be cancelled from another thread (checked between OCR boxes)."""
 
@@ -137,11 +161,16 @@ class CaptureService:
         adapter: WindowAdapter | None = None,
         clock: Callable[[], float] = time.time,
         max_backoff_seconds: float = 60.0,
+        exclude_own: bool = True,
     ) -> None:
+        """`exclude_own=False` captures our own windows too, as capture once did (only a
+        benchmark comparing with that behaviour wants it)."""
         self.core = core
         self.settings = settings or CaptureSettings.from_settings(core.settings)
         if capturer is None:
             capturer = Capturer(core, self.settings, adapter=adapter or adapter_for_platform())
+        if exclude_own:
+            exclude_own_windows(capturer)
         self.capturer = capturer
         self.adapter = capturer.adapter
         self.job = CaptureJob(capturer)

@@ -3,6 +3,13 @@
 The X11 adapter (python-xlib) is tested on Xvfb. The Windows and macOS adapters use only what the
 OS ships (ctypes user32 / Quartz if importable) and fail soft: on any error a field is empty and
 capture goes on. `NullAdapter` is used where nothing is known (e.g. Wayland without XWayland).
+
+Our own windows (the main window, dialogs, the tray menu, the quick-search popup) are never
+captured: every adapter marks a window `own` when its process id is ours (or one registered in
+`OWN_WINDOWS`), its window class is one of ours ("mirix", or what the UI registers), or its handle
+was registered by the UI; capture then treats it as it treats a password manager (blanked, never
+the context of a capture). The class matters when capture runs in another process than the GUI
+(`mirix capture`); the pid covers windows whose class we never set.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import re
 import select
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,9 +49,70 @@ class WindowInfo:
     pid: int | None = None
     url: str | None = None
     handle: int = 0
+    # The window class as the OS names it: X11 WM_CLASS (instance and class), the Win32 class
+    # name, the macOS owner name. Used to recognise our own windows.
+    classes: tuple[str, ...] = ()
+    own: bool = False  # one of this app's windows: never captured (see OwnWindows)
 
     def rect(self) -> tuple[int, int, int, int]:
         return (self.x, self.y, self.x + self.width, self.y + self.height)
+
+
+# Window classes of this app: Qt names every window of the GUI after the application name
+# ("mirix"); a frozen build's executable is "mirix-app". Compared whole and case-insensitively,
+# so "mirix-test" or "Mirix Notes" are not ours.
+OWN_CLASSES = ("mirix", "mirix-app")
+
+
+class OwnWindows:
+    """Which windows are ours: by process id, window class and handle. Thread-safe; the UI
+    registers its process, class and window handles (ui/app.py), capture asks `owns`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.pids: set[int] = set()  # besides this process (compared live: a fork is itself)
+        self.classes: set[str] = set(OWN_CLASSES)
+        self.handles: set[int] = set()
+
+    def register(
+        self,
+        *,
+        pid: int | None = None,
+        window_class: str | None = None,
+        handles: Iterable[int] = (),
+    ) -> None:
+        with self._lock:
+            if pid:
+                self.pids.add(int(pid))
+            if window_class and window_class.strip():
+                self.classes.add(window_class.strip().lower())
+            self.handles.update(int(h) for h in handles if h)
+
+    def forget_handles(self, handles: Iterable[int]) -> None:
+        with self._lock:
+            self.handles.difference_update(int(h) for h in handles)
+
+    def owns(self, w: WindowInfo) -> bool:
+        with self._lock:
+            if w.pid is not None and (w.pid == os.getpid() or w.pid in self.pids):
+                return True
+            if w.handle and w.handle in self.handles:
+                return True
+            names = [*w.classes, w.app]
+            return any(n and n.strip().lower() in self.classes for n in names)
+
+    def mark(self, w: WindowInfo) -> WindowInfo:
+        w.own = w.own or self.owns(w)
+        return w
+
+
+OWN_WINDOWS = OwnWindows()
+
+
+def is_own(w: WindowInfo) -> bool:
+    """Whether capture must treat `w` as one of our windows (marked by the adapter, or matched
+    now: a WindowInfo made elsewhere)."""
+    return w.own or OWN_WINDOWS.owns(w)
 
 
 def url_from_title(title: str) -> str | None:
@@ -132,12 +200,14 @@ class X11Adapter:
             return v.decode("utf-8", "replace")
         return str(v) if v is not None else ""
 
-    def _app(self, win: Any) -> tuple[str, int | None]:
+    def _app(self, win: Any) -> tuple[str, int | None, tuple[str, ...]]:
         app = ""
+        classes: tuple[str, ...] = ()
         try:
             cls = win.get_wm_class()
             if cls:
                 app = cls[1] or cls[0]
+                classes = tuple(c for c in cls if c)
         except Exception:
             pass
         pid = None
@@ -150,7 +220,7 @@ class X11Adapter:
                         app = f.read().strip()
                 except OSError:
                     pass
-        return app, pid
+        return app, pid, classes
 
     def _client(self, win: Any, depth: int = 0) -> Any:
         """The application window inside a WM frame (the one with WM_CLASS)."""
@@ -170,18 +240,21 @@ class X11Adapter:
     def _info(self, frame: Any, client: Any) -> WindowInfo:
         geo = frame.get_geometry()
         pos = frame.translate_coords(self.root, 0, 0)
-        app, pid = self._app(client)
+        app, pid, classes = self._app(client)
         title = self._title(client)
-        return WindowInfo(
-            app=app,
-            title=title,
-            x=-pos.x,
-            y=-pos.y,
-            width=geo.width,
-            height=geo.height,
-            pid=pid,
-            url=url_from_title(title),
-            handle=int(client.id),
+        return OWN_WINDOWS.mark(
+            WindowInfo(
+                app=app,
+                title=title,
+                x=-pos.x,
+                y=-pos.y,
+                width=geo.width,
+                height=geo.height,
+                pid=pid,
+                url=url_from_title(title),
+                handle=int(client.id),
+                classes=classes,
+            )
         )
 
     def visible(self) -> list[WindowInfo]:
@@ -334,16 +407,23 @@ class WindowsAdapter:
             if self.kernel32.QueryFullProcessImageNameW(h, 0, path, ct.byref(size)):
                 app = os.path.splitext(os.path.basename(path.value))[0]
             self.kernel32.CloseHandle(h)
-        return WindowInfo(
-            app=app,
-            title=buf.value,
-            x=rect.left,
-            y=rect.top,
-            width=rect.right - rect.left,
-            height=rect.bottom - rect.top,
-            pid=pid.value,
-            url=url_from_title(buf.value),
-            handle=int(hwnd),
+        # The Win32 class (Qt's are generic, "Qt6...QWindowIcon", so they only count when the UI
+        # registered them); the process image name ("mirix-app") is compared as a class too.
+        cls = ct.create_unicode_buffer(256)
+        classes = (cls.value,) if self.user32.GetClassNameW(hwnd, cls, 256) else ()
+        return OWN_WINDOWS.mark(
+            WindowInfo(
+                app=app,
+                title=buf.value,
+                x=rect.left,
+                y=rect.top,
+                width=rect.right - rect.left,
+                height=rect.bottom - rect.top,
+                pid=pid.value,
+                url=url_from_title(buf.value),
+                handle=int(hwnd),
+                classes=classes,
+            )
         )
 
     def active(self) -> WindowInfo | None:
@@ -416,17 +496,22 @@ class MacAdapter:
                     continue
                 b = w.get("kCGWindowBounds", {})
                 title = str(w.get("kCGWindowName", "") or "")
+                owner = str(w.get("kCGWindowOwnerName", "") or "")
+                # Quartz has no window class: the owning app's name stands for it.
                 out.append(
-                    WindowInfo(
-                        app=str(w.get("kCGWindowOwnerName", "") or ""),
-                        title=title,
-                        x=int(b.get("X", 0)),
-                        y=int(b.get("Y", 0)),
-                        width=int(b.get("Width", 0)),
-                        height=int(b.get("Height", 0)),
-                        pid=int(w.get("kCGWindowOwnerPID", 0)),
-                        url=url_from_title(title),
-                        handle=int(w.get("kCGWindowNumber", 0)),
+                    OWN_WINDOWS.mark(
+                        WindowInfo(
+                            app=owner,
+                            title=title,
+                            x=int(b.get("X", 0)),
+                            y=int(b.get("Y", 0)),
+                            width=int(b.get("Width", 0)),
+                            height=int(b.get("Height", 0)),
+                            pid=int(w.get("kCGWindowOwnerPID", 0)),
+                            url=url_from_title(title),
+                            handle=int(w.get("kCGWindowNumber", 0)),
+                            classes=(owner,) if owner else (),
+                        )
                     )
                 )
             return list(reversed(out))  # front to back -> bottom to top

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-import shutil
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -141,6 +140,35 @@ class MemoryCore:
             self.sync_vectors()
         return out
 
+    def add_bulk(
+        self, memories: list[Memory], *, actor: str = "import", vectors: np.ndarray | None = None
+    ) -> list[Memory]:
+        """Many new memories in one transaction with statements per table (imports). `vectors`
+        (one row per memory, from this core's embedder model) are written to the index right
+        after the commit; a crash before that leaves them queued in the outbox, so the next
+        open repairs them."""
+        with self.store.write() as con:
+            queued = self.store.add_bulk_in(con, memories, actor=actor)
+        if vectors is None:
+            self.sync_vectors()
+        else:
+            self.apply_vectors(memories, vectors, queued)
+        return memories
+
+    def apply_vectors(
+        self, memories: list[Memory], vectors: np.ndarray, queued: list[tuple[str, int]]
+    ) -> None:
+        """Write vectors computed for just-committed memories and clear their outbox entries
+        (`queued`, from Store.add_bulk_in)."""
+        with self._sync_lock:
+            groups: dict[MemoryType, list[int]] = defaultdict(list)
+            for n, m in enumerate(memories):
+                if m.deleted_at is None:
+                    groups[m.type].append(n)
+            for mtype, rows in groups.items():
+                self.vectors.upsert(mtype, [memories[n].id for n in rows], vectors[rows])
+            self.store.outbox_done(queued)
+
     def new(
         self,
         mtype: MemoryType | str,
@@ -196,12 +224,11 @@ class MemoryCore:
         return n
 
     def delete_everything(self) -> None:
-        """Every memory, its history, the inbox, the vectors and kept screenshots: gone for good."""
-        self.store.wipe(inbox=True)
-        self.vectors.reset()
-        shutil.rmtree(self.paths.screenshots, ignore_errors=True)
-        # secure_delete zeroed the freed pages; VACUUM also gives the space back.
-        self.store.con.execute("VACUUM")
+        """Every memory, its history, the inbox, the vectors, kept screenshots, backups, logs,
+        caches and the data key's keyring entry: gone for good (memory/erase.py)."""
+        from mirix_app.memory.erase import delete_everything
+
+        delete_everything(self)
 
     def empty_trash(self) -> int:
         return self.purge(self.store.ids(deleted=True))
@@ -337,6 +364,16 @@ class Batch:
 
     def get(self, memory_id: str) -> Memory:
         return self.core.store.get_in(self.con, memory_id)
+
+    def tagged(self, mtype: MemoryType, tag: str, limit: int = 20) -> list[Memory]:
+        """Live memories of `mtype` carrying `tag`, newest first; writes made earlier in this
+        batch count (extraction dedupes by a stable key kept as a tag)."""
+        rows = self.con.execute(
+            "SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND m.type=? AND EXISTS "
+            "(SELECT 1 FROM json_each(m.tags) WHERE value=?) ORDER BY m.seq DESC LIMIT ?",
+            (mtype.value, tag, limit),
+        ).fetchall()
+        return [self.get(r[0]) for r in rows]
 
     def inbox_done(self, ids: list[str], texts: dict[str, str] | None = None) -> None:
         """Mark items done; `texts` replaces what an item keeps (e.g. a secret now in the vault,

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mirix_app.errors import InvalidInput
-from mirix_app.memory.clock import normalize_time, now_iso, to_iso
+from mirix_app.memory.clock import normalize_time, now_iso, parse_time, to_iso
+from mirix_app.memory.embed import Embedder
 from mirix_app.memory.types import (
     Memory,
     MemoryType,
@@ -30,6 +34,12 @@ if TYPE_CHECKING:
 
 MAX_FILE_BYTES = 200_000_000
 CONTEXT_CHARS = 2000  # of each neighbouring turn kept in a message's details
+CHUNK = 2000  # messages per transaction (and per embedding batch) in an import
+CONTEXT_TURNS = 2  # turns on each side of a message kept as its context (same session)
+CONTEXT_WEIGHT = 0.3  # of each neighbour's vector in a turn's vector
+SESSION_GAP_HOURS = 4.0  # silence that starts a new session in a chat export
+LINK_VECTOR_LINES = 3
+EMBED_SLICE = 64  # texts per embed call in an import (the cancel check runs between them)
 
 
 @dataclass
@@ -40,6 +50,7 @@ class Message:
     text: str
     time: str | None
     caption: str | None = None
+    session: str = ""  # a stretch of talk: LoCoMo's session_N, else set by a time gap
 
 
 def parse_locomo_time(value: str) -> str:
@@ -151,6 +162,7 @@ def _locomo(samples: list[dict[str, Any]], name: str) -> Iterator[Message]:
                     caption=turn.get("blip_caption")
                     if isinstance(turn.get("blip_caption"), str)
                     else None,
+                    session=key,
                 )
 
 
@@ -190,16 +202,23 @@ def _line(msg: Message) -> str:
 
 
 def to_memory(
-    msg: Message, uri: str, before: Message | None = None, after: Message | None = None
+    msg: Message,
+    uri: str,
+    before: Message | None = None,
+    after: Message | None = None,
+    *,
+    context: list[Message] | None = None,
 ) -> Memory:
-    """One message; its details hold the turns before and after it, because a reply ("Yes, last
-    Friday") means little alone. The memory cites only its own message."""
+    """One message; its details hold the turns around it (`context`, else `before` and `after`),
+    because a reply ("Yes, last Friday") means little alone. The memory cites only its own
+    message."""
     at = msg.time or now_iso()
-    context = []
-    for near in (before, after):
+    lines = []
+    near_ones = context if context is not None else [before, after]
+    for near in near_ones:
         if near is not None:  # context only: a neighbour's whole text is its own memory
             line = _line(near)
-            context.append(line if len(line) <= CONTEXT_CHARS else line[:CONTEXT_CHARS] + "…")
+            lines.append(line if len(line) <= CONTEXT_CHARS else line[:CONTEXT_CHARS] + "…")
     return Memory(
         type=MemoryType.EPISODIC,
         fields={
@@ -207,7 +226,7 @@ def to_memory(
             "actor": msg.speaker,
             "event_type": "conversation",
             "summary": _line(msg),
-            "details": "\n".join(context),
+            "details": "\n".join(lines),
         },
         tags=[msg.conversation] if msg.conversation else [],
         sources=[Source(kind="conversation", ref=msg.id, at=at, uri=uri)],
@@ -215,14 +234,106 @@ def to_memory(
     )
 
 
-def ingest(core: MemoryCore, path: Path, *, conversation: str | None = None) -> tuple[int, int]:
-    """Store each message once; returns (added, skipped as already present)."""
+def assign_sessions(messages: list[Message], gap_hours: float = SESSION_GAP_HOURS) -> None:
+    """Messages with no session of their own (a chat export) get one per stretch of talk: a new
+    session starts after `gap_hours` of silence, or with a new conversation."""
+    last: dict[str, tuple[str, datetime | None]] = {}
+    count: dict[str, int] = {}
+    for m in messages:
+        if m.session:
+            continue
+        when = parse_time(m.time) if m.time else None
+        prev = last.get(m.conversation)
+        if prev is None or (
+            when and prev[1] and (when - prev[1]).total_seconds() > gap_hours * 3600
+        ):
+            count[m.conversation] = count.get(m.conversation, 0) + 1
+            m.session = f"session_{count[m.conversation]}"
+        else:
+            m.session = prev[0]
+        last[m.conversation] = (m.session, when or (prev[1] if prev else None))
+
+
+def neighbours(messages: list[Message], i: int, n: int = CONTEXT_TURNS) -> list[int]:
+    """Indexes of up to `n` turns on each side of message i in its session, nearest first."""
+    m = messages[i]
+    out: list[int] = []
+    for d in range(1, n + 1):
+        for j in (i - d, i + d):
+            if 0 <= j < len(messages):
+                o = messages[j]
+                if o.conversation == m.conversation and o.session == m.session:
+                    out.append(j)
+    return out
+
+
+@dataclass
+class IngestReport:
+    """What an import did so far (filled in as it goes, so an interrupted run can say it)."""
+
+    added: int = 0
+    skipped: int = 0
+    total: int = 0  # new messages to write
+    linked: int = 0  # session, profile and entity memories added or refreshed
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+ProgressFn = Callable[[int, int, float], None]  # (done, total, seconds since start)
+
+
+def ingest(
+    core: MemoryCore,
+    path: Path,
+    *,
+    conversation: str | None = None,
+    progress: ProgressFn | None = None,
+    cancel: Callable[[], bool] | None = None,
+    links: bool = True,
+    report: IngestReport | None = None,
+    chunk: int = CHUNK,
+) -> tuple[int, int]:
+    """Store each message once; returns (added, skipped as already present). See
+    `ingest_messages` for progress, cancel, links and chunk."""
     messages = load(path)
     if conversation:
         messages = [m for m in messages if m.conversation == conversation]
         if not messages:
             raise InvalidInput(f"{path} has no conversation {conversation!r}")
-    base = str(path.resolve())
+    report = report if report is not None else IngestReport()
+    ingest_messages(
+        core,
+        messages,
+        str(path.resolve()),
+        name=str(path),
+        progress=progress,
+        cancel=cancel,
+        links=links,
+        report=report,
+        chunk=chunk,
+    )
+    return report.added, report.skipped
+
+
+def ingest_messages(
+    core: MemoryCore,
+    messages: list[Message],
+    base: str,
+    *,
+    name: str = "input",
+    progress: ProgressFn | None = None,
+    cancel: Callable[[], bool] | None = None,
+    links: bool = True,
+    report: IngestReport | None = None,
+    chunk: int = CHUNK,
+) -> IngestReport:
+    """Messages -> one episodic memory each, then (with `links`) the session, profile and
+    entity memories that link them. Every message is checked before the first write, so a bad
+    one changes nothing. Then `chunk` messages per transaction, embedded in bulk: a kill -9
+    loses at most the chunk in flight, and a re-run skips what is stored (resumes). `cancel`
+    is asked between chunks."""
+    report = report if report is not None else IngestReport()
+    t0 = time.perf_counter()
     uris = {
         m.conversation: f"{base}#{m.conversation}" if m.conversation else base for m in messages
     }
@@ -232,21 +343,169 @@ def ingest(core: MemoryCore, path: Path, *, conversation: str | None = None) -> 
             "SELECT ref FROM sources WHERE kind='conversation' AND uri=?", (uri,)
         ):
             seen.add((uri, ref[0]))
-    new = []
+    assign_sessions(messages)
+    new: list[Memory] = []
+    order: list[int] = []  # index in `messages` of each new memory
     limit = core.settings.storage.max_text_bytes
     for i, m in enumerate(messages):
         if (uris[m.conversation], m.id) in seen:
             continue
-        before = messages[i - 1] if i and messages[i - 1].conversation == m.conversation else None
-        after = messages[i + 1] if i + 1 < len(messages) else None
-        if after is not None and after.conversation != m.conversation:
-            after = None
-        new.append(_checked(to_memory(m, uris[m.conversation], before, after), m, path, limit))
-    core.add_many(new, actor="import")
-    return len(new), len(messages) - len(new)
+        near = [messages[j] for j in neighbours(messages, i)]
+        memory = to_memory(m, uris[m.conversation], context=near)
+        new.append(_checked(memory, m, name, limit))
+        order.append(i)
+    report.skipped += len(messages) - len(new)
+    report.total = len(new)
+    derived: list[tuple[str, Memory]] = []
+    if links:
+        from mirix_app.memory.importers.links import link_memories
+
+        derived = link_memories(messages, uris)
+    _write_bulk(core, new, _vector_plan(messages, order), report, progress, cancel, chunk, t0)
+    if links and not report.cancelled and derived:
+        report.linked += _upsert_links(core, derived)
+    report.seconds = time.perf_counter() - t0
+    return report
 
 
-def _checked(memory: Memory, msg: Message, path: Path, max_bytes: int) -> Memory:
+def bulk_embedder(core: MemoryCore) -> Any:
+    """For imports: the core's model in a session of its own with both cores and wider
+    batches (the shared one runs a single thread, kind to capture and OCR)."""
+    global _BULK
+    if type(core.embedder) is not Embedder:  # a test's or a custom embedder: use it as is
+        return core.embedder
+    with _BULK_LOCK:
+        if _BULK is None:
+            _BULK = Embedder(threads=2, batch_size=64)
+        return _BULK
+
+
+_BULK: Embedder | None = None
+_BULK_LOCK = threading.Lock()
+
+
+def _vector_plan(
+    messages: list[Message], order: list[int]
+) -> Callable[[Any, int, int, threading.Event], Any]:
+    """How the vectors of new memories [a, b) are made: each message's own line is embedded once,
+    and a turn's vector is its own plus CONTEXT_WEIGHT x those of its session neighbours,
+    renormalised. This puts the context into the vector at a third of the cost of embedding the
+    context text (replies are short: "Yes, last Friday")."""
+
+    def vectors(embedder: Any, a: int, b: int, stop: threading.Event) -> Any:
+        import numpy as np
+
+        want: dict[int, None] = {}
+        for i in order[a:b]:
+            want[i] = None
+            for j in neighbours(messages, i):
+                want.setdefault(j, None)
+        idx = list(want)
+        # Chats repeat themselves ("ok", "haha", "see you"): each distinct line once.
+        lines = [_line(messages[i]) for i in idx]
+        distinct = list(dict.fromkeys(lines))
+        where = {t: n for n, t in enumerate(distinct)}
+        parts = []
+        for k in range(0, len(distinct), EMBED_SLICE):  # slices: a cancel is heard in seconds
+            if stop.is_set():
+                raise CancelledError
+            parts.append(embedder.embed(distinct[k : k + EMBED_SLICE]))
+        own = np.concatenate(parts)[[where[t] for t in lines]]
+        pos = {i: n for n, i in enumerate(idx)}
+        out = np.zeros((b - a, own.shape[1]), dtype=np.float32)
+        for row, i in enumerate(order[a:b]):
+            v = own[pos[i]].copy()
+            for j in neighbours(messages, i):
+                v += CONTEXT_WEIGHT * own[pos[j]]
+            out[row] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return out
+
+    return vectors
+
+
+def _write_bulk(
+    core: MemoryCore,
+    memories: list[Memory],
+    plan: Callable[[Any, int, int, threading.Event], Any],
+    report: IngestReport,
+    progress: ProgressFn | None,
+    cancel: Callable[[], bool] | None,
+    chunk: int,
+    t0: float,
+) -> None:
+    if not memories:
+        if progress:
+            progress(0, 0, time.perf_counter() - t0)
+        return
+    embedder = bulk_embedder(core)
+    spans = [(a, min(a + chunk, len(memories))) for a in range(0, len(memories), chunk)]
+    # The next chunk is embedded (onnxruntime, GIL released) while this one is written.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="mirix-embed")
+    stop = threading.Event()
+    try:
+        pending = pool.submit(plan, embedder, *spans[0], stop)
+        for n, (a, b) in enumerate(spans):
+            vectors = pending.result()
+            if n + 1 < len(spans):
+                pending = pool.submit(plan, embedder, *spans[n + 1], stop)
+            core.add_bulk(memories[a:b], actor="import", vectors=vectors)
+            report.added += b - a
+            if progress:
+                progress(report.added, report.total, time.perf_counter() - t0)
+            if cancel is not None and n + 1 < len(spans) and cancel():
+                report.cancelled = True
+                break
+    finally:
+        stop.set()  # Ctrl-C or cancel: the embedding thread stops at its next slice
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _upsert_links(core: MemoryCore, derived: list[tuple[str, Memory]]) -> int:
+    """Add each derived memory, or refresh the one made from the same key by an earlier run
+    (its key, in the meta table: same file, same conversation, same session or name)."""
+    changed = 0
+    fresh: list[tuple[str, Memory]] = []
+    with core.store.write() as con:
+        for key, m in derived:
+            row = con.execute(
+                "SELECT mm.id, mm.deleted_at FROM meta JOIN memories mm ON mm.id = meta.value "
+                "WHERE meta.key = ?",
+                (key,),
+            ).fetchone()
+            if row is None:
+                fresh.append((key, m))
+                continue
+            if row[1] is not None:  # the user forgot it: it stays forgotten
+                continue
+            old = core.store.get_in(con, row[0])
+            if old.fields != m.fields or [s.to_dict() for s in old.sources] != [
+                s.to_dict() for s in m.sources
+            ]:
+                core.store.update_in(
+                    con, row[0], fields=m.fields, sources=m.sources, tags=m.tags, actor="import"
+                )
+                changed += 1
+    if fresh:
+        memories = [m for _, m in fresh]
+        vectors = bulk_embedder(core).embed([link_text(m) for m in memories])
+        with core.store.write() as con:
+            queued = core.store.add_bulk_in(con, memories, actor="import")
+            con.executemany(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)",
+                [(key, m.id) for key, m in fresh],
+            )
+        core.apply_vectors(memories, vectors, queued)
+    core.sync_vectors()
+    return changed + len(fresh)
+
+
+def link_text(m: Memory) -> str:
+    """What a link memory's vector is made of: its head and first lines (a profile or an entity
+    lists up to 40 lines; embedding them all costs ~10x and blurs the vector)."""
+    return "\n".join([m.head_text(), *m.body_text().splitlines()[:LINK_VECTOR_LINES]])
+
+
+def _checked(memory: Memory, msg: Message, path: Path | str, max_bytes: int) -> Memory:
     """Validate before any write, so the error names the file and the message (the store would
     refuse the same memory, but without saying where it came from)."""
     where = f"{msg.conversation} " if msg.conversation else ""

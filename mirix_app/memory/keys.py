@@ -129,6 +129,21 @@ def _keyring_set(user: str, key: bytes) -> bool:
         return False
 
 
+def _keyring_delete(user: str) -> bool:
+    """Remove one entry; True when it is gone (or was never there)."""
+    import keyring
+    from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
+
+    try:
+        keyring.delete_password(KEYRING_SERVICE, user)
+    except PasswordDeleteError:
+        pass  # not there
+    except (NoKeyringError, KeyringError, RuntimeError) as e:
+        log.warning("could not delete the keyring entry %s/%s: %s", KEYRING_SERVICE, user, e)
+        return False
+    return _keyring_get(user) is None
+
+
 def keyring_available() -> bool:
     try:
         import keyring
@@ -196,6 +211,30 @@ class KeyManager:
                 )
             return key
         raise KeyUnavailable(f"{self.info_path}: unknown key source {info.source!r}")
+
+    def renew(self) -> bytes | None:
+        """Delete everything: a key held in the OS keyring is replaced by a new one in a new
+        entry, and the old entry is deleted, so nothing written under the old key (a copy of the
+        database, a screenshot) can be decrypted again. Returns the new key, or None when the
+        key stays: a passphrase key lives in the user's head (a new salt would need the
+        passphrase again), and there is no keyring entry to remove."""
+        info = KeyInfo.load(self.info_path)
+        if info is None or info.source != "keyring":
+            return None
+        old_user = info.keyring_user
+        user = f"data-key-{secrets.token_hex(6)}"
+        key = secrets.token_bytes(32)
+        if not _keyring_set(user, key):
+            raise KeyUnavailable(
+                "cannot store a new data key in the OS keyring",
+                "unlock the keyring and delete everything again; the old key is still in use",
+            )
+        new = KeyInfo("keyring", keyring_user=user, check=key_check(key))
+        new.save(self.info_path)  # from here the folder opens with the new key
+        if not _keyring_delete(old_user):
+            log.warning("the old data key is still in the keyring (%s)", old_user)
+        log.info("deleted the old data key from the OS keyring; a new one replaces it")
+        return key
 
     def _create(self, legacy_salt: bytes | None) -> bytes:
         phrase = self.passphrase()

@@ -471,6 +471,94 @@ class Store:
         self._record(con, m.id, "create", actor, None, m)
         return m
 
+    def add_bulk_in(
+        self, con: sqlite3.Connection, memories: Sequence[Memory], *, actor: str = "import"
+    ) -> list[tuple[str, int]]:
+        """Add many new memories inside an open write, a statement per table (imports): the
+        same rows, sources, FTS entries, history and vector outbox as `add_in`, at a fraction of
+        its cost. Returns the (id, outbox seq) queued for each, for `outbox_done`."""
+        stamp = now_iso()
+        rows, srcs, hist = [], [], []
+        for m in memories:
+            self._check(m)
+            m.id = m.id or new_id(m.type.prefix)
+            m.created_at = m.created_at or stamp
+            m.updated_at = m.updated_at or m.created_at
+            fields_json = json.dumps(self._store_fields(m), ensure_ascii=False, sort_keys=True)
+            m.fields = json.loads(fields_json)
+            rows.append(
+                (
+                    m.id,
+                    m.type.value,
+                    fields_json,
+                    json.dumps(m.tags, ensure_ascii=False),
+                    m.tree_path,
+                    m.time,
+                    m.created_at,
+                    m.updated_at,
+                    m.deleted_at,
+                    m.version,
+                    m.origin,
+                )
+            )
+            srcs += [
+                (m.id, i, s.kind, s.ref, s.at, s.uri, s.app, s.window)
+                for i, s in enumerate(m.sources)
+            ]
+            hist.append((m.id, "create", stamp, actor, None, pack(m.to_json())))
+        ids = [r[0] for r in rows]
+        if len(set(ids)) != len(ids):
+            raise InvalidInput("the same memory id appears twice in one batch")
+        for chunk in _chunks(ids, 500):
+            clash = con.execute(
+                f"SELECT id FROM memories WHERE id IN ({','.join('?' * len(chunk))}) LIMIT 1",
+                chunk,
+            ).fetchone()
+            if clash:
+                raise InvalidInput(f"a memory with id {clash[0]} exists already")
+        con.executemany(
+            "INSERT INTO memories(id, type, fields, tags, tree_path, ts, created_at, updated_at, "
+            "deleted_at, version, origin) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+        con.executemany(
+            "INSERT INTO sources(memory_id, pos, kind, ref, at, uri, app, window) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            srcs,
+        )
+        seqs: dict[str, int] = {}
+        for chunk in _chunks(ids, 500):
+            seqs.update(
+                con.execute(
+                    f"SELECT id, seq FROM memories WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
+        con.executemany(
+            "INSERT INTO memory_fts(rowid, head, body, tags) VALUES (?,?,?,?)",
+            [
+                (seqs[m.id], m.head_text(), m.body_text(), " ".join(m.tags))
+                for m in memories
+                if m.deleted_at is None
+            ],
+        )
+        con.executemany(
+            "INSERT INTO history(memory_id, op, at, actor, before, after) VALUES (?,?,?,?,?,?)",
+            hist,
+        )
+        base = con.execute("SELECT coalesce(max(seq), 0) FROM vector_outbox").fetchone()[0]
+        queued = [(m.id, base + n) for n, m in enumerate(memories, 1)]
+        con.executemany(
+            "INSERT INTO vector_outbox(memory_id, type, op, seq) VALUES (?,?,?,?) "
+            "ON CONFLICT(memory_id) DO UPDATE SET op=excluded.op, type=excluded.type, "
+            "seq=excluded.seq",
+            [
+                (m.id, m.type.value, "upsert" if m.deleted_at is None else "delete", seq)
+                for m, (_, seq) in zip(memories, queued, strict=True)
+            ],
+        )
+        return queued
+
     def _check(self, m: Memory) -> None:
         m.fields = validate_fields(m.type, m.fields, max_bytes=self.max_text_bytes)
         m.sources = validate_sources([s.to_dict() for s in m.sources])

@@ -171,7 +171,11 @@ class CaptureAdapter:
 
     def _make(self) -> Any:
         settings = self._settings_cls.from_settings(self.svc.settings)
-        return self._mod.CaptureService(self.svc.core, settings)
+        service = self._mod.CaptureService(self.svc.core, settings)
+        from mirix_app.agent.digest import EndOfDay  # issue 12: the daily digest at day's end
+
+        service.add_listener(EndOfDay(self.svc.core))
+        return service
 
     def start(self) -> None:
         with self._lock:
@@ -248,7 +252,8 @@ class CaptureAdapter:
 
 
 class AgentAdapter:
-    """The configured model, the chat agent and the inbox processing job."""
+    """The configured models (chat answers, the agent sorts the inbox; one instance when both
+    roles use one model), the chat agent and the inbox processing job."""
 
     def __init__(self, svc: Services) -> None:
         from mirix_app.agent import settings as agent_settings
@@ -266,42 +271,75 @@ class AgentAdapter:
         self._build()
 
     def _build(self) -> None:
-        ms = self._settings.ModelSettings.from_settings(self.svc.settings)
-        self.model = self._settings.make_model(ms)
-        self.chat_agent = self._chat_cls(self.svc.core, self.model)
+        models = self._settings.make_role_models(self.svc.settings)
+        self.chat_model, self.agent_model = models["chat"], models["agent"]
+        self.model = self.chat_model  # what chat uses (kept under its old name)
+        self.chat_agent = self._chat_cls(self.svc.core, self.chat_model)
         agent_cfg = self._settings.AgentSettings.from_settings(self.svc.settings)
-        self.job = _job_class(self._job_cls)(self.svc.core, self.model, agent_cfg)
+        self.job = _job_class(self._job_cls)(self.svc.core, self.agent_model, agent_cfg)
+
+    def _distinct(self) -> list[tuple[str, Any]]:
+        """[(roles, model)] with one entry per model instance."""
+        if self.chat_model is self.agent_model:
+            return [("chat and agent", self.chat_model)]
+        return [("chat", self.chat_model), ("agent", self.agent_model)]
+
+    def roles(self) -> dict[str, str]:
+        """{"chat": "name (mode)", "agent": "name"}: which model does what (status bar)."""
+        from mirix_app.agent import capability
+
+        out: dict[str, str] = {}
+        for role, model in (("chat", self.chat_model), ("agent", self.agent_model)):
+            try:
+                name = model.status().name
+                checked = capability.cached_mode(model, self.svc.paths)
+            except Exception:
+                name, checked = getattr(model, "name", "?"), None
+            out[role] = f"{name} ({checked.mode})" if checked is not None else name
+        return out
 
     def status(self) -> ModelStatus:
+        roles = self.roles() if not self.loading else {}
         if self.loading:
             return ModelStatus("loading", self.model.name)
         if self.error:
-            return ModelStatus("error", self.error)
-        try:
-            st = self.model.status()
-        except Exception as e:
-            return ModelStatus("error", str(e))
-        if st.error:
-            return ModelStatus("error", st.error)
-        return ModelStatus("ready" if st.loaded else "idle", st.name)
+            return ModelStatus("error", self.error, roles=roles)
+        loaded = True
+        for _roles, model in self._distinct():
+            try:
+                st = model.status()
+            except Exception as e:
+                return ModelStatus("error", str(e), roles=roles)
+            if st.error:
+                return ModelStatus("error", st.error, roles=roles)
+            loaded = loaded and st.loaded
+        name = self.chat_model.name
+        if self.chat_model is not self.agent_model:
+            name = f"{self.chat_model.name} + {self.agent_model.name}"
+        return ModelStatus("ready" if loaded else "idle", name, roles=roles)
 
     def load(self, progress: Callable[[int, int], None] | None = None) -> None:
         with self._lock:
             self.loading, self.error = True, ""
             try:
-                self.model.load()
+                for _roles, model in self._distinct():
+                    model.load()
             except Exception as e:
                 self.error = str(e)
                 raise
             finally:
                 self.loading = False
-        # Once per model file or endpoint (cached): may this model phrase chat answers?
+        # Once per model file or endpoint (cached), for each role's model: may it phrase chat
+        # answers? (The agent's result is shown too: `mirix model`, the status bar.)
         from mirix_app.agent import capability
 
-        try:
-            capability.ensure_mode(self.model, self.svc.paths, should_stop=self._stopping.is_set)
-        except Exception as e:  # chat stays extractive; the check runs again next start
-            log.warning("capability check failed: %s", type(e).__name__)
+        for _roles, model in self._distinct():
+            if self._stopping.is_set():
+                break
+            try:
+                capability.ensure_mode(model, self.svc.paths, should_stop=self._stopping.is_set)
+            except Exception as e:  # chat stays extractive; the check runs again next start
+                log.warning("capability check failed: %s", type(e).__name__)
 
     def chat_mode(self) -> str:
         return str(self.chat_agent.mode)
@@ -313,16 +351,33 @@ class AgentAdapter:
         def stop() -> bool:
             return cancel is not None and bool(getattr(cancel, "cancelled", False))
 
-        reply = self.chat_agent.ask(question, should_stop=stop)
-        for ev in reply.events():
-            if stop():
-                return
-            if ev.kind in ("answer", "final"):
-                cites = [c.memory_id for c in reply.citations] if ev.kind == "answer" else []
-                yield ChatChunk(text=ev.text, kind="replace", citations=cites)
-            else:
-                yield ChatChunk(text=ev.text, kind=ev.kind)
+        from mirix_app.agent.pipeline import FOREGROUND
+
+        with FOREGROUND.chat():  # the inbox's model work yields while the user waits (issue 12)
+            reply = self.chat_agent.ask(question, should_stop=stop)
+            for ev in reply.events():
+                if stop():
+                    return
+                if ev.kind in ("answer", "final"):
+                    cites = [c.memory_id for c in reply.citations] if ev.kind == "answer" else []
+                    yield ChatChunk(text=ev.text, kind="replace", citations=cites)
+                else:
+                    yield ChatChunk(text=ev.text, kind=ev.kind)
         yield ChatChunk(citations=[c.memory_id for c in reply.citations], done=True)
+
+    def ask(self, question: str, mode: str | None = None, remember: bool = True) -> dict[str, Any]:
+        """One whole reply as data, for `mirix ask` talking to the running app. `mode` None is
+        the chat's own; "off" answers without the model."""
+        agent = self.chat_agent
+        if mode is not None:
+            agent = self._chat_cls(
+                self.svc.core, None if mode == "off" else self.chat_model, mode=mode
+            )
+        from mirix_app.agent.pipeline import FOREGROUND
+
+        with FOREGROUND.chat():  # the inbox's model work yields while the user waits (issue 12)
+            reply = agent.ask(question, remember=remember, should_stop=self._stopping.is_set)
+            return reply.to_dict()
 
     def process(self) -> bool:
         """Start draining the inbox in the background unless already running."""
@@ -335,8 +390,9 @@ class AgentAdapter:
         self._stopping.set()
         self.job.cancel()
         self.job.wait(10)
-        with contextlib.suppress(Exception):
-            self.model.close()
+        for _roles, model in self._distinct():
+            with contextlib.suppress(Exception):
+                model.close()
 
     def apply_settings(self, settings: Settings) -> None:
         self.job.cancel()

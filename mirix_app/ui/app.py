@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from mirix_app.errors import MirixError
 from mirix_app.paths import Paths
@@ -27,6 +29,21 @@ from mirix_app.ui.workers import Runner, Task
 log = logging.getLogger(__name__)
 
 
+def claim_own_windows(*widgets: QWidget) -> None:
+    """Tell capture which windows are ours, so it never records them (capture.windows.OWN_WINDOWS):
+    this process, the app's window class (Qt names every window after the application name) and
+    these widgets' native handles. Dialogs opened later are covered by the process and class."""
+    try:
+        from mirix_app.capture.windows import OWN_WINDOWS
+    except ImportError:  # capture is not installed
+        return
+    OWN_WINDOWS.register(
+        pid=os.getpid(),
+        window_class=QCoreApplication.applicationName(),
+        handles=[int(w.winId()) for w in widgets],
+    )
+
+
 class MirixApp(QObject):
     """Wires services, workers, the window, the tray and the quick-search popup together."""
 
@@ -39,6 +56,7 @@ class MirixApp(QObject):
         self.window = MainWindow(services, self.runner)
         self.popup = QuickSearch(services, self.runner)
         self.tray = Tray(self)
+        claim_own_windows(self.window, self.popup, self.tray.menu, self.tray.pause_menu)
         self.consent: ConsentDialog | None = None
         self.tray_shown = self.tray.show() if use_tray else False
         self.window.keep_running = self.tray_shown
@@ -138,6 +156,23 @@ class MirixApp(QObject):
             self.services.resume, name="resume", on_done=lambda _: self.window.refresh_status()
         )
 
+    def answer_request(self, payload: str, reply: Callable[[str], None]) -> None:
+        """`mirix ask` from a shell: answered in a worker, the reply written back on this thread."""
+        try:
+            request = json.loads(payload)
+            if not isinstance(request, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            reply(json.dumps({"error": "bad request"}))
+            return
+        self.runner.submit(
+            self.services.ask,
+            request,
+            name="ask from the command line",
+            on_done=lambda result: reply(json.dumps(result)),
+            on_error=lambda e: reply(json.dumps({"error": type(e).__name__})),
+        )
+
     def handle_message(self, message: str) -> None:
         """A second launch sent us `message` (show | quick-search)."""
         if message == "quick-search":
@@ -190,6 +225,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def run(argv: Sequence[str]) -> int:
+    from mirix_app.__main__ import NO_DISPLAY_EXIT, no_display_message
+
+    message = no_display_message()  # before QApplication, which aborts without a display
+    if message is not None:
+        print(message, file=sys.stderr)
+        return NO_DISPLAY_EXIT
     args = parse_args(argv)
     if args.data_dir:
         from mirix_app.paths import set_home
@@ -227,6 +268,7 @@ def run(argv: Sequence[str]) -> int:
     services = opened
     app = MirixApp(services, use_tray=not args.no_tray)
     single.message.connect(app.handle_message)
+    single.responder = app.answer_request
     if not app.tray_shown:
         qapp.setQuitOnLastWindowClosed(True)
     app.start(minimized=args.minimized)

@@ -154,11 +154,13 @@ class ChatView(QWidget):
         self._render()
         self.send_btn.setEnabled(False)
         self.stop_btn.show()
+        # The fast pool, ahead of other work: the extractive answer must not wait behind a
+        # batch of inbox processing in the slow pool.
         self.task = self.runner.submit(
             self.services.chat,
             question,
             name="chat",
-            slow=True,
+            priority=10,
             on_item=lambda chunk: self._chunk(answer, chunk),
             on_done=lambda text: self._done(answer, text),
             on_error=lambda e: self._failed(answer, e),

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -56,6 +57,7 @@ class Snapshot:
     capture: CaptureStatus
     model: ModelStatus
     memories: int
+    discover: bool = False  # the first-run look for local model servers is due
 
 
 class StatusArea(QWidget):
@@ -77,9 +79,14 @@ class StatusArea(QWidget):
         self.progress.setTextVisible(False)
         self.progress.hide()
         self.count = QLabel()
+        # Shown when the first-run look found model servers: one click opens Settings > Model.
+        self.servers_btn = QPushButton()
+        self.servers_btn.setFlat(True)
+        self.servers_btn.hide()
         for w in (self.capture_dot, self.capture, self.backlog, self.model_dot, self.model):
             lay.addWidget(w)
         lay.addWidget(self.progress)
+        lay.addWidget(self.servers_btn)
         lay.addStretch(1)
         lay.addWidget(self.count)
 
@@ -98,10 +105,22 @@ class StatusArea(QWidget):
         )
         self.model_dot.setPixmap(theme.dot(theme.STATE_COLORS.get(m.state, theme.MUTED)))
         mt = MODEL_TEXT.get(m.state, m.state)
-        if m.detail and m.state in ("ready", "error"):
+        chat, agent = m.roles.get("chat"), m.roles.get("agent")
+        if m.state == "error" and m.detail:
+            mt += f": {m.detail[:60]}"
+        elif chat and agent and chat != agent:
+            mt += f" · chat: {chat[:40]} · agent: {agent[:40]}"
+        elif chat:
+            mt += f": {chat[:60]} (chat and agent)"
+        elif m.detail and m.state == "ready":
             mt += f": {m.detail[:60]}"
         self.model.setText(mt)
-        self.model.setToolTip(m.detail)
+        tip = m.detail
+        if chat or agent:
+            tip = f"chat: {chat or '?'}\nagent: {agent or '?'}" + (
+                f"\n{m.detail}" if m.detail else ""
+            )
+        self.model.setToolTip(tip)
         if m.state == "loading":
             self.progress.show()
             if m.progress is None:
@@ -179,6 +198,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.status_area = StatusArea()
+        self.status_area.servers_btn.clicked.connect(self._choose_server)
+        self._discovering = False
         self.statusBar().addPermanentWidget(self.status_area, 1)
         self.statusBar().setSizeGripEnabled(False)
 
@@ -280,6 +301,7 @@ class MainWindow(QMainWindow):
                 self.services.capture_status(),
                 self.services.model_status(),
                 sum(self.services.counts().values()) if count else known,
+                not self._discovering and self.services.first_run_discovery_due(),
             )
 
         def done(s: Snapshot) -> None:
@@ -307,6 +329,38 @@ class MainWindow(QMainWindow):
         self.last_status = s
         self.status_area.show_snapshot(s)
         self.status_changed.emit(s)
+        if s.discover and not self._discovering:
+            self.first_run_discovery()
+
+    def first_run_discovery(self) -> None:
+        """Once, after the welcome: look for model servers on 127.0.0.1 (in a worker) and offer
+        what answered in the status bar."""
+        self._discovering = True
+
+        def done(servers: list[object]) -> None:
+            self._discovering = False
+            self.settings.model_panel.show_servers(servers)
+            self.settings.model_panel._scanned = True
+            n = sum(len(getattr(s, "models", [])) for s in servers)
+            if n:
+                names = ", ".join(str(getattr(s, "label", "")) for s in servers)
+                self.status_area.servers_btn.setText(f"Found {n} model(s) in {names}: choose…")
+                self.status_area.servers_btn.show()
+
+        def failed(_: BaseException) -> None:
+            self._discovering = False
+
+        self.runner.submit(
+            lambda: self.services.discover_servers(first_run=True),
+            name="discover servers",
+            on_done=done,
+            on_error=failed,
+        )
+
+    def _choose_server(self) -> None:
+        self.status_area.servers_btn.hide()
+        self.show_page("settings")
+        self.settings.model_panel.server_tree.setFocus()
 
     def _error(self, text: str) -> None:
         self.statusBar().showMessage(f"Not done: {text}", 8000)

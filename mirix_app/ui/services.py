@@ -65,6 +65,7 @@ class ModelStatus:
     state: str  # ready | loading | error | unavailable | idle
     detail: str = ""
     progress: float | None = None
+    roles: dict[str, str] = field(default_factory=dict)  # {"chat": "name (mode)", "agent": ...}
 
 
 @dataclass
@@ -117,6 +118,7 @@ class Services:
         self.capture_error: str = ""
         self._pool: ThreadPoolExecutor | None = None
         self._priority: Any = None
+        self._downloads: dict[str, Any] = {}  # catalogue id -> agent.download.Download
 
     @classmethod
     def open(
@@ -148,6 +150,9 @@ class Services:
         return svc
 
     def close(self) -> None:
+        for dl in self.downloads().values():  # a download resumes from its part file later
+            with contextlib.suppress(Exception):
+                dl.pause()
         for s in (self.capture, self.agent, self._priority):
             stop = getattr(s, "stop", None) or getattr(s, "close", None)
             if stop:
@@ -424,9 +429,17 @@ class Services:
         return import_memories(self.core, memories)
 
     def delete_everything(self) -> None:
-        """Every memory, history, inbox item and screenshot, for good. Capture stops first."""
+        """Every memory, history, inbox item, screenshot, log and cache, the data key's and the
+        model endpoints' keyring entries, for good. Capture stops first."""
         self.stop_capture()
         self.core.delete_everything()
+        mod = _try_module("mirix_app.agent.settings")
+        if mod is not None:
+            roles = [mod.ModelSettings.from_settings(self.settings)]
+            with contextlib.suppress(Exception):
+                roles += [mod.ModelSettings.for_role(self.settings, r) for r in ("chat", "agent")]
+            for endpoint in {ms.endpoint for ms in roles if ms.endpoint}:
+                mod.delete_api_key(endpoint)
 
     # -- capture -----------------------------------------------------------------------------
     @property
@@ -519,6 +532,18 @@ class Services:
             emit(chunk)
         return answer
 
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer a request from `mirix ask` ({"question", "mode", "remember"}); blocks."""
+        question = request.get("question")
+        mode = request.get("mode")
+        if not isinstance(question, str) or mode not in (None, "off", "phrase"):
+            return {"error": "bad request"}
+        if self.agent is None:
+            return {"error": "chat not available"}
+        reply = dict(self.agent.ask(question, mode, bool(request.get("remember", True))))
+        reply["via"] = "app"
+        return reply
+
     def chat_mode(self) -> str:
         """How the model takes part in chat: phrase | summarize | off | unchecked."""
         if self.agent is None:
@@ -527,6 +552,115 @@ class Services:
             return str(self.agent.chat_mode())
         except Exception:
             return "unchecked"
+
+    # -- models: roles, local servers, the catalogue and downloads ---------------------------
+    # All of these may block (network, disk, hashing): the UI calls them from workers, except
+    # the download controls, which only set flags and read counters.
+    def model_roles(self) -> dict[str, dict[str, Any]]:
+        """{"chat": fields, "agent": fields} of each role's model as configured."""
+        ms = _try_attr("mirix_app.agent.settings", "ModelSettings")
+        if ms is None:
+            return {}
+        return {role: ms.for_role(self.settings, role).model_fields() for role in ("chat", "agent")}
+
+    def use_model(self, role: str, fields: dict[str, Any]) -> None:
+        """Use a model (a GGUF path or an endpoint + name) for chat, agent or both, save it and
+        rebuild the agent with it; the caller loads it (`load_model`), no restart needed."""
+        from mirix_app.agent.settings import ModelSettings, set_role_model
+
+        with self._lock:
+            fresh = Settings.load(self.paths)
+            base = ModelSettings.for_role(fresh, "chat" if role == "both" else role)
+            ms = dataclasses.replace(base, **fields)
+            set_role_model(fresh, role, ms)
+            fresh.save(self.paths)
+            self.settings.extra["model"] = fresh.extra["model"]
+        apply = getattr(self.agent, "apply_settings", None)
+        if apply is not None:
+            apply(self.settings)
+
+    def server_addresses(self) -> list[str]:
+        return list(self.section("model").get("servers", []))
+
+    def set_server_addresses(self, addresses: list[str]) -> list[str]:
+        from mirix_app.agent.discovery import normalize_address
+
+        roots: list[str] = []
+        for a in addresses:
+            root = normalize_address(a)
+            if root not in roots:
+                roots.append(root)
+        self._save_model_notes({"servers": roots})
+        return roots
+
+    def _save_model_notes(self, values: dict[str, Any]) -> None:
+        """Discovery bookkeeping into [model] (addresses, the first-run mark): saved, validated,
+        but the agent is not rebuilt (its models did not change)."""
+        from mirix_app.agent.settings import ModelSettings
+
+        with self._lock:
+            fresh = Settings.load(self.paths)
+            current = fresh.extra.get("model", {})
+            merged = {**(current if isinstance(current, dict) else {}), **values}
+            fresh.extra["model"] = merged
+            ModelSettings.from_settings(fresh)
+            fresh.save(self.paths)
+            self.settings.extra["model"] = merged
+
+    def discover_servers(self, *, first_run: bool = False) -> list[Any]:
+        """Model servers answering on 127.0.0.1's usual ports and at the user's addresses (a
+        worker calls this: it takes up to about a second). `first_run` records that the
+        first-run look happened, so it is not repeated at every start."""
+        from mirix_app.agent import discovery
+
+        found = discovery.discover(self.server_addresses())
+        if first_run:
+            self._save_model_notes({"discovered_at": now_iso()})
+        return found
+
+    def first_run_discovery_due(self) -> bool:
+        """The first-run look for local servers is due: the user went through the welcome
+        (consent) and it has not run yet. Before consent the app touches nothing, not even
+        127.0.0.1."""
+        if self.agent is None or not self.consent_given():
+            return False
+        return not self.section("model").get("discovered_at")
+
+    def catalogue(self) -> list[Any]:
+        """Catalogue rows with this machine's estimates (RAM, speed)."""
+        from mirix_app.agent import catalogue
+
+        return catalogue.estimates(self.paths)
+
+    def installed_model(self, entry_id: str) -> Path | None:
+        from mirix_app.agent import catalogue
+
+        return catalogue.installed_path(self.paths, catalogue.entry(entry_id))
+
+    def measure_speed(self) -> Any:
+        """Time the shipped model once (seconds of CPU), the basis of the speed estimates."""
+        from mirix_app.agent import catalogue
+
+        return catalogue.measure_reference_speed(self.paths)
+
+    def download(self, entry_id: str, *, endpoint: str | None = None) -> Any:
+        """Start (or resume) downloading a catalogue model in its own thread; the returned
+        `Download` has `state`, `done`, `total`, `error`, `pause()`, `cancel()`."""
+        from mirix_app.agent import catalogue
+        from mirix_app.agent.download import Download
+
+        with self._lock:
+            dl = self._downloads.get(entry_id)
+            if dl is None or dl.state in ("cancelled", "done"):
+                dl = Download(catalogue.entry(entry_id), self.paths, endpoint=endpoint)
+                self._downloads[entry_id] = dl
+            if dl.state not in ("running", "verifying"):
+                dl.start()
+            return dl
+
+    def downloads(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._downloads)
 
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod

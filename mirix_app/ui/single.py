@@ -7,23 +7,17 @@ it is made user-only (UserAccessOption). On Windows the name is a named pipe, al
 
 from __future__ import annotations
 
-import getpass
-import hashlib
-import sys
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from mirix_app.instance import socket_name
 from mirix_app.paths import Paths
 
 
 def server_name(paths: Paths) -> str:
-    """Per user and data folder, so two test runs (or two MIRIX_HOMEs) don't collide: a full
-    socket path in the user's private runtime folder (a pipe name on Windows)."""
-    digest = hashlib.sha1(f"{getpass.getuser()}:{paths.data}".encode()).hexdigest()[:16]
-    if sys.platform == "win32":
-        return f"mirix-app-{digest}"
-    return str(paths.runtime() / f"mirix-app-{digest}")
+    return socket_name(paths)
 
 
 def send_to_running(name: str, message: str = "show", timeout_ms: int = 500) -> bool:
@@ -38,14 +32,21 @@ def send_to_running(name: str, message: str = "show", timeout_ms: int = 500) -> 
     return bool(ok)
 
 
+# Answers a request line's payload; calls `reply` (on the Qt thread) with one line of JSON.
+Responder = Callable[[str, Callable[[str], None]], None]
+
+
 class SingleInstance(QObject):
-    """Listens for later launches; each message they send is emitted as `message`."""
+    """Listens for later launches; each message they send is emitted as `message`. A line
+    `ask {json}` (from `mirix ask`) goes to `responder`, whose reply is written back on the same
+    connection."""
 
     message = Signal(str)
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
+        self.responder: Responder | None = None
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self.server.newConnection.connect(self._connection)
@@ -75,5 +76,21 @@ class SingleInstance(QObject):
     def _read(self, sock: QLocalSocket) -> None:
         while sock.canReadLine():
             line = bytes(sock.readLine().data()).decode(errors="replace").strip()
-            if line and line != "ping":
+            if line.startswith("ask "):
+                self._ask(sock, line[4:])
+            elif line and line != "ping":
                 self.message.emit(line)
+
+    def _ask(self, sock: QLocalSocket, payload: str) -> None:
+        if self.responder is None:
+            sock.disconnectFromServer()  # the client falls back to answering itself
+            return
+
+        def reply(text: str) -> None:
+            if sock.state() != QLocalSocket.LocalSocketState.ConnectedState:
+                return  # the client gave up
+            sock.write((text.replace("\n", " ") + "\n").encode())
+            sock.flush()
+            sock.disconnectFromServer()
+
+        self.responder(payload, reply)

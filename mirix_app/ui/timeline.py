@@ -1,10 +1,12 @@
 """Timeline: the day's captures with thumbnails, app and window; select one for its screenshot,
-its text and the memories made from it; jump to any date and time."""
+its text and the memories made from it; jump to any date and time. A Today card on top shows the
+day's digest (agent/digest.py) and writes it on demand."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QDateTime, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap, QResizeEvent
@@ -32,6 +34,8 @@ from mirix_app.ui.widgets import muted, page, section_title
 from mirix_app.ui.workers import Cancel, LatestOnly, Runner, Task
 
 THUMB = QSize(192, 108)
+DIGEST_LINES = 14
+_CITES = re.compile(r"\s*\[(?:cor|epi|sem|pro|res|vlt)_[0-9A-Za-z]+\]")
 ItemRole = Qt.ItemDataRole.UserRole + 10
 
 
@@ -67,6 +71,7 @@ def placeholder(app: str, size: QSize = THUMB) -> QPixmap:
 class TimelineView(QWidget):
     open_memory = Signal(object)  # Memory
     day_loaded = Signal(int)  # number of captures shown
+    digest_shown = Signal(object)  # the day's digest Memory, or None
 
     def __init__(self, services: Services, runner: Runner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,6 +100,31 @@ class TimelineView(QWidget):
         bar.addStretch(1)
         bar.addWidget(self.day_label)
         lay.addLayout(bar)
+
+        # The Today card: the shown day's digest, written on demand.
+        self.digest_card = QFrame()
+        self.digest_card.setObjectName("Card")
+        dl = QVBoxLayout(self.digest_card)
+        dl.setContentsMargins(14, 10, 14, 10)
+        head = QHBoxLayout()
+        self.digest_title = QLabel("Today")
+        self.digest_title.setStyleSheet("font-size: 12pt; font-weight: 600;")
+        self.digest_btn = QPushButton("Write digest")
+        self.digest_btn.setToolTip("Sum up the day: activity by app, people, what is next")
+        self.digest_open = QPushButton("Open")
+        self.digest_open.setEnabled(False)
+        head.addWidget(self.digest_title)
+        head.addStretch(1)
+        head.addWidget(self.digest_open)
+        head.addWidget(self.digest_btn)
+        self.digest_text = QLabel("No digest for this day yet.")
+        self.digest_text.setObjectName("Muted")
+        self.digest_text.setWordWrap(True)
+        self.digest_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        dl.addLayout(head)
+        dl.addWidget(self.digest_text)
+        lay.addWidget(self.digest_card)
+        self.digest: Memory | None = None
 
         self.list = QListWidget()
         self.list.setIconSize(THUMB)
@@ -154,6 +184,10 @@ class TimelineView(QWidget):
         self.list.currentItemChanged.connect(lambda cur, _: self._selected(cur))
         self.made.itemDoubleClicked.connect(self._open_made)
         self.made.itemActivated.connect(self._open_made)
+        self.digest_btn.clicked.connect(self.write_digest)
+        self.digest_open.clicked.connect(
+            lambda: self.digest is not None and self.open_memory.emit(self.digest)
+        )
 
     # -- public ------------------------------------------------------------------------------
     def activate(self) -> None:
@@ -175,6 +209,7 @@ class TimelineView(QWidget):
         self._loader.run(
             self.services.captures, self._loaded, since=since, until=until, name="timeline"
         )
+        self._load_digest()
 
     def show_capture(self, capture_id: str) -> None:
         def found(item: InboxItem | None) -> None:
@@ -188,6 +223,69 @@ class TimelineView(QWidget):
         cur = self.list.currentItem()
         item = cur.data(ItemRole) if cur else None
         return item if isinstance(item, InboxItem) else None
+
+    # -- the Today card ----------------------------------------------------------------------
+    def _card_title(self) -> str:
+        if self.day.date() == datetime.now().astimezone().date():
+            return "Today"
+        return "Digest of " + self.day.strftime("%a %-d %b %Y")
+
+    def _load_digest(self) -> None:
+        from mirix_app.agent import digest
+
+        day: date = self.day.date()
+        self.digest_title.setText(self._card_title())
+        self.runner.submit(
+            digest.find_digest,
+            self.services.core,
+            day,
+            name="digest",
+            on_done=lambda m: self._show_digest(day, m),
+        )
+
+    def write_digest(self) -> None:
+        from mirix_app.agent import digest
+
+        day: date = self.day.date()
+        self.digest_btn.setEnabled(False)
+        self.digest_text.setText("Writing the digest…")
+
+        def done(m: Memory | None) -> None:
+            self.digest_btn.setEnabled(True)
+            self._show_digest(day, m, written=True)
+
+        def failed(e: BaseException) -> None:
+            self.digest_btn.setEnabled(True)
+            self.digest_text.setText(f"The digest could not be written: {e}")
+
+        self.runner.submit(
+            digest.write_digest,
+            self.services.core,
+            day,
+            name="write digest",
+            on_done=done,
+            on_error=failed,
+        )
+
+    def _show_digest(self, day: date, m: Memory | None, written: bool = False) -> None:
+        if day != self.day.date():
+            return  # another day is shown meanwhile
+        self.digest = m
+        self.digest_open.setEnabled(m is not None)
+        if m is None:
+            self.digest_btn.setText("Write digest")
+            self.digest_text.setText(
+                "Nothing recorded on this day." if written else "No digest for this day yet."
+            )
+        else:
+            self.digest_btn.setText("Update digest")
+            lines = [_CITES.sub("", ln) for ln in str(m.fields.get("details", "")).splitlines()]
+            more = len(lines) - DIGEST_LINES
+            body = "\n".join(lines[:DIGEST_LINES]) + (
+                f"\n… {more} more line(s)" if more > 0 else ""
+            )
+            self.digest_text.setText(f"{m.fields.get('summary', '')}\n\n{body}".strip())
+        self.digest_shown.emit(m)
 
     # -- loading -----------------------------------------------------------------------------
     def _loaded(self, items: list[InboxItem]) -> None:

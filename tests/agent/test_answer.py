@@ -192,3 +192,81 @@ def test_questions_the_user_asked_are_not_evidence() -> None:
     asked = screen("Asked: When is my flight to Porto?", "", n=3)
     asked.tags = ["chat-question"]
     assert not answer("When is my flight to Porto?", [asked]).found
+
+
+@pytest.mark.parametrize(
+    ("question", "details", "expected"),
+    [
+        # money over a section number; a year inside an identifier is no amount
+        (
+            "How much is the deposit for the flat?",
+            "4.2 The deposit is EUR 2,800, paid before moving in.\nContract ZX-2023-0042",
+            "EUR 2,800",
+        ),
+        (
+            "How much do I owe the plumber?",
+            "Invoice INV-2025-0077 from your plumber\nAmount due: 380 kr",
+            "380 kr",
+        ),
+        # a count, not the date or the clock time on the same line
+        (
+            "How many files were copied in the backup?",
+            "Backup finished 03 Feb 2026 02:10 - 5,311 files copied, 0 errors",
+            "5,311 files",
+        ),
+        (
+            "How full is the data volume?",
+            "Volume /data on /dev/nvme0n1p2: 1.0T size, 870G used, 87% full",
+            "87% full",
+        ),
+    ],
+)
+def test_numbers_prefer_amounts_counts_and_percentages(
+    question: str, details: str, expected: str
+) -> None:
+    assert answer(question, [screen("Seen in a window", details)]).short == expected
+
+
+def test_who_by_role_and_by_handle() -> None:
+    ticket = screen(
+        "[WEB-310] Migrate the search index - Jira",
+        "Status: To Do Priority: Medium Assignee: Nadia Rahman\nReporter: Tomas Vik",
+    )
+    assert answer("Who is assigned to migrating the search index?", [ticket]).short == (
+        "Nadia Rahman"
+    )
+    pr = screen(
+        "Cache warm-up on deploy #88 - Pull Request",
+        "Reviewers\nkhalid approved these changes\nmvoss requested changes",
+        n=2,
+    )
+    assert answer("Who asked for changes on the cache warm-up pull request?", [pr]).short == (
+        "mvoss"
+    )
+
+
+def test_where_finds_addresses_rooms_and_place_fields() -> None:
+    chat = screen(
+        "#climbing | Discord",
+        "Ines Today at 18:02\nwe meet at my place: Harbour Road 14, 2nd floor",
+    )
+    assert answer("Where do we meet for climbing?", [chat]).short == "Harbour Road 14"
+    cal = screen("Calendar", "Thursday 5 March, 10:00: Budget sync with finance (Room Cedar)", n=2)
+    assert answer("Which room is the budget sync in?", [cal]).short.endswith("Cedar")
+
+
+def test_provenance_markers_are_not_answer_text() -> None:
+    mem = screen(
+        "Canteen menu",
+        "- Friday Lentil dahl with naan [capture:cap_01M8VQFRRTT10XPKNG41RRSNSM 02 Dec 2026 13:24]",
+    )
+    got = answer("What is on the canteen menu on Friday?", [mem]).render()
+    assert "cap_" not in got and "Lentil dahl" in got
+
+
+def test_declines_when_no_memory_holds_most_of_the_question() -> None:
+    wifi = screen("Settings - Wi-Fi", "IPv4 address 10.0.4.17\nDNS 10.0.4.1")
+    trip = screen("Your trip to Oslo is booked", "Flight OS512 to Oslo, Friday 09:10", n=2)
+    ans = answer("What is the address of my hotel in Oslo?", [wifi, trip])
+    assert not ans.found and ans.short == ""
+    assert "couldn't find" in ans.render()

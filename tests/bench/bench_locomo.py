@@ -21,6 +21,9 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 # Benchmarks use throw-away data dirs: a fixed passphrase instead of the OS keyring.
@@ -362,13 +365,36 @@ def tokens(text: str) -> list[str]:
 
 
 class PlainBM25:
-    def __init__(self, docs: list[str], k1: float = 1.2, b: float = 0.75) -> None:
-        self.docs = [Counter(tokens(d)) for d in docs]
+    """Okapi BM25 over raw turns. With `neighbours`, each turn's term counts also hold those of
+    the `neighbours` turns on each side in the same session, times `weight` (its length too)."""
+
+    def __init__(
+        self,
+        docs: list[str],
+        k1: float = 1.2,
+        b: float = 0.75,
+        *,
+        sessions: list[str] | None = None,
+        neighbours: int = 0,
+        weight: float = 0.5,
+    ) -> None:
+        own = [Counter(tokens(d)) for d in docs]
+        self.docs: list[dict[str, float]] = []
+        for i, c in enumerate(own):
+            doc: dict[str, float] = dict(c)
+            for j in range(i - neighbours, i + neighbours + 1):
+                if j == i or not 0 <= j < len(own):
+                    continue
+                if sessions is not None and sessions[j] != sessions[i]:
+                    continue
+                for t, n in own[j].items():
+                    doc[t] = doc.get(t, 0.0) + weight * n
+            self.docs.append(doc)
         self.lens = [sum(c.values()) for c in self.docs]
         self.avg = sum(self.lens) / max(1, len(self.lens))
         df: Counter[str] = Counter()
-        for c in self.docs:
-            df.update(c.keys())
+        for d in self.docs:
+            df.update(d.keys())
         n = len(docs)
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
         self.k1, self.b = k1, b
@@ -389,17 +415,50 @@ class PlainBM25:
         return [i for _, i in scores]
 
 
-def recall(ranked_ids: list[list[str]], evidence: list[str], k: int) -> float:
+class Dense:
+    """Dense only: the int8 MiniLM embedder over the raw turns, cosine, brute force."""
+
+    def __init__(self, embedder: Any, docs: list[str]) -> None:
+        self.embedder = embedder
+        self.vecs = embedder.embed(docs)
+
+    def rank(self, query: str) -> list[int]:
+        sims = self.vecs @ self.embedder.embed_one(query)
+        return [int(i) for i in np.argsort(-sims, kind="stable")]
+
+
+def first_ids(ranked_ids: list[list[str]], k: int) -> list[str]:
     """First k distinct dialog ids, walking items in rank order, each item's ids in its order."""
-    seen: list[str] = []
+    seen: dict[str, None] = {}
     for ids in ranked_ids:
         for d in ids:
-            if d not in seen:
-                seen.append(d)
+            seen.setdefault(d, None)
         if len(seen) >= k:
             break
-    top = set(seen[:k])
+    return list(seen)[:k]
+
+
+def recall(ranked_ids: list[list[str]], evidence: list[str], k: int) -> float:
+    top = set(first_ids(ranked_ids, k))
     ev = [e for e in evidence if e]
+    return sum(1 for e in ev if e in top) / len(ev) if ev else 0.0
+
+
+def session_of(dia_id: str) -> str:
+    return dia_id.split(":")[0]
+
+
+def session_recall(ranked_ids: list[list[str]], evidence: list[str], k: int) -> float:
+    """Is the session that holds the evidence retrieved? The first k distinct sessions of the
+    walked dialog ids (items in rank order), against the evidence's distinct sessions."""
+    sessions: dict[str, None] = {}
+    for ids in ranked_ids:
+        for d in ids:
+            sessions.setdefault(session_of(d), None)
+        if len(sessions) >= k:
+            break
+    top = set(list(sessions)[:k])
+    ev = {session_of(e) for e in evidence if e}
     return sum(1 for e in ev if e in top) / len(ev) if ev else 0.0
 
 
@@ -428,6 +487,14 @@ def turns(sample: dict) -> list[tuple[str, str]]:
     return out
 
 
+BASELINE = "bm25 baseline (raw turns)"
+NEIGHBOURS = "bm25 + neighbours ±2 @0.5"
+DENSE = "dense only (MiniLM)"
+OURS = "mirix hybrid"
+SYSTEMS = (BASELINE, NEIGHBOURS, DENSE, "mirix bm25", "mirix vector", OURS)
+CATS = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+
+
 def run(data: Path, quick: bool) -> dict[str, dict[str, float]]:
     from mirix_app.memory.core import MemoryCore
     from mirix_app.memory.ingest import ingest
@@ -436,29 +503,36 @@ def run(data: Path, quick: bool) -> dict[str, dict[str, float]]:
     samples = json.loads(data.read_text())
     if quick:
         samples = samples[:1]
-    systems = ("bm25 baseline (raw turns)", "mirix bm25", "mirix vector", "mirix hybrid")
-    sums = {s: {f"r@{k}": 0.0 for k in KS} for s in systems}
-    per_cat: dict[str, dict[int, list[float]]] = {s: {} for s in systems}
+    # per system: metric -> list of per-question values, and per category
+    vals: dict[str, dict[str, list[float]]] = {s: {} for s in SYSTEMS}
     n_q = 0
-    timing = {"ingest_s": 0.0, "search_ms": []}  # type: dict
+    timing: dict[str, Any] = {"ingest_s": 0.0, "turns": 0, "search_ms": []}
     for sample in samples:
         qs = questions(sample)
         if quick:
             qs = qs[:40]
         tr = turns(sample)
-        baseline = PlainBM25([t for _, t in tr])
+        docs = [t for _, t in tr]
+        sess = [session_of(d) for d, _ in tr]
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["MIRIX_HOME"] = tmp
             core = MemoryCore.open(Paths.under(Path(tmp)))
+            rankers = {
+                BASELINE: PlainBM25(docs),
+                NEIGHBOURS: PlainBM25(docs, sessions=sess, neighbours=2, weight=0.5),
+                DENSE: Dense(core.embedder, docs),
+            }
             t0 = time.perf_counter()
             single = Path(tmp) / "conv.json"
             single.write_text(json.dumps([sample]))
             ingest(core, single)
             timing["ingest_s"] += time.perf_counter() - t0
+            timing["turns"] += len(tr)
             for q in qs:
                 n_q += 1
-                base_ranked = [[tr[i][0]] for i in baseline.rank(q["q"])[:40]]
-                results = {"bm25 baseline (raw turns)": base_ranked}
+                results = {
+                    name: [[tr[i][0]] for i in r.rank(q["q"])[:40]] for name, r in rankers.items()
+                }
                 for mode in ("bm25", "vector", "hybrid"):
                     t1 = time.perf_counter()
                     hits = core.search(q["q"], limit=40, mode=mode)
@@ -468,28 +542,43 @@ def run(data: Path, quick: bool) -> dict[str, dict[str, float]]:
                         [s.ref for s in h.memory.sources if s.kind == "conversation"] for h in hits
                     ]
                 for name, ranked in results.items():
+                    v = vals[name]
                     for k in KS:
-                        sums[name][f"r@{k}"] += recall(ranked, q["ev"], k)
-                    per_cat[name].setdefault(q["cat"], []).append(recall(ranked, q["ev"], 10))
+                        r = recall(ranked, q["ev"], k)
+                        v.setdefault(f"r@{k}", []).append(r)
+                        v.setdefault(f"cat{q['cat']}@{k}", []).append(r)
+                    v.setdefault("sess@10", []).append(session_recall(ranked, q["ev"], 10))
             core.close()
-    out = {s: {k: v / n_q for k, v in sums[s].items()} for s in systems}
-    for s in systems:
-        for cat, vals in per_cat[s].items():
-            out[s][f"cat{cat}@10"] = sum(vals) / len(vals)
+    out = {s: {m: sum(x) / len(x) for m, x in vals[s].items()} for s in SYSTEMS}
     lat = sorted(timing["search_ms"])
     print(
         f"\nLoCoMo dev: {len(samples)} conversation(s), {n_q} questions (categories 1-4); "
-        f"ingest {timing['ingest_s']:.1f} s; hybrid search p50 {lat[len(lat) // 2]:.1f} ms, "
-        f"p95 {lat[int(len(lat) * 0.95)]:.1f} ms"
+        f"ingest {timing['ingest_s']:.1f} s ({timing['turns'] / timing['ingest_s']:.0f} turns/s); "
+        f"hybrid search p50 {lat[len(lat) // 2]:.1f} ms, p95 {lat[int(len(lat) * 0.95)]:.1f} ms"
     )
-    cols = [f"r@{k}" for k in KS] + [f"cat{c}@10" for c in (1, 2, 3, 4)]
-    print(f"{'system':<28}" + "".join(f"{c:>10}" for c in cols))
-    for s in systems:
-        print(f"{s:<28}" + "".join(f"{out[s].get(c, float('nan')):>10.3f}" for c in cols))
+    for c, name in CATS.items():
+        n = len(vals[OURS].get(f"cat{c}@10", []))
+        print(f"\n{name} (category {c}, {n} questions)")
+        table(out, [f"cat{c}@{k}" for k in KS])
     print(
-        "(cat1 multi-hop, cat2 temporal, cat3 open-domain, cat4 single-hop; reference BM25 r@10 0.580)"
+        "\nsession-level: sess@10 = share of the evidence's sessions among the first 10 distinct "
+        "sessions retrieved"
+    )
+    table(out, ["sess@10"])
+    # Last, and in this column order: tests/memory/test_bench_smoke.py reads r@10 from it.
+    print("\nall categories")
+    table(out, [f"r@{k}" for k in KS] + [f"cat{c}@10" for c in CATS])
+    print(
+        "(cat1 multi-hop, cat2 temporal, cat3 open-domain, cat4 single-hop; "
+        "reference BM25 r@10 0.580)"
     )
     return out
+
+
+def table(out: dict[str, dict[str, float]], cols: list[str]) -> None:
+    print(f"{'system':<28}" + "".join(f"{c:>10}" for c in cols))
+    for s in SYSTEMS:
+        print(f"{s:<28}" + "".join(f"{out[s].get(c, float('nan')):>10.3f}" for c in cols))
 
 
 def main() -> int:

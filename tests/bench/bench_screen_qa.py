@@ -114,7 +114,9 @@ def correct(text: str, expect: list[str]) -> bool:
 
 
 def abstains(text: str, forbidden: list[str]) -> bool:
-    clean = strip_citations(text)
+    """Says it does not know, borrowing no fact. A list the reply labels as other memories
+    ("The nearest memories: ...") is not an answer, so it is not scored."""
+    clean = strip_citations(re.split(r"(?i)\bthe nearest memories\b", text)[0])
     return (
         word_count(clean) <= MAX_WORDS
         and bool(ABSTAIN.search(clean))
@@ -327,6 +329,8 @@ def reply_extractive(reply: Any) -> str | None:
         return None
     if isinstance(ext, str):
         return ext
+    if getattr(ext, "found", True) is False and callable(getattr(ext, "render", None)):
+        return str(ext.render())  # "I couldn't find that ...": what the user reads
     for name in ("text", "short", "render"):
         value = getattr(ext, name, None)
         if callable(value):
@@ -493,6 +497,11 @@ def main() -> int:
     )
     ap.add_argument("--no-wm", action="store_true", help="no window manager (bare Xvfb)")
     ap.add_argument("--json", help="write every capture and answer to this file")
+    ap.add_argument(
+        "--store",
+        help="keep the memory dir here; when it already holds a run, only ask the questions again "
+        "(for working on answers without capturing and sorting anew)",
+    )
     args = ap.parse_args()
     if shutil.which("tesseract") is None or shutil.which("Xvfb") is None:
         print("needs tesseract and Xvfb (apt-get install tesseract-ocr xvfb)", file=sys.stderr)
@@ -508,11 +517,25 @@ def main() -> int:
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mirix-bench-screenqa-") as tmp:
-        home = Path(tmp) / "home"
+        home = Path(args.store or tmp) / "home"
+        saved = Path(args.store or tmp) / "captures.json"
         os.environ["MIRIX_HOME"] = str(home)
         from mirix_app.memory.core import MemoryCore
         from mirix_app.paths import Paths
 
+        if args.store and saved.exists():
+            caps = [CaptureRow(**c) for c in json.loads(saved.read_text())]
+            counts = {}
+            model = make_model(args.model, args.threads)
+            model.load()
+            screen_text = "\n".join(f"{c.window or ''}\n{c.text}" for c in caps)
+            with MemoryCore.open(Paths.under(home)) as core:
+                print(f"asking {len(questions) + len(unanswerable)} questions of {home}")
+                t = time.perf_counter()
+                answers = ask_all(core, model, questions, unanswerable, screen_text)
+                timings["chat (all questions)"] = time.perf_counter() - t
+            report_answers(answers)
+            return 0
         t = time.perf_counter()
         with x_screen(not args.no_wm) as (display, wm), QtWindows(display) as win:
             timings["X screen + window helper start"] = time.perf_counter() - t
@@ -557,6 +580,8 @@ def main() -> int:
                 timings["chat (all questions)"] = time.perf_counter() - t
             finally:
                 core.close()
+        if args.store:
+            saved.write_text(json.dumps([asdict(c) for c in caps]))
     timings["total"] = time.perf_counter() - t_all
     print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     report_answers(answers)

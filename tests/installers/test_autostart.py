@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import plistlib
-import shutil
 import subprocess
 import sys
 import types
@@ -107,11 +106,13 @@ def check_entry(text: str, command: list[str]) -> dict[str, str]:
 
 
 def validate_file(path: Path) -> None:
-    """desktop-file-validate (Debian: desktop-file-utils) when it is installed."""
-    tool = shutil.which("desktop-file-validate")
-    if tool:
-        out = subprocess.run([tool, str(path)], capture_output=True, text=True)
-        assert out.returncode == 0 and "error" not in out.stdout, out.stdout + out.stderr
+    """desktop-file-validate (Debian: desktop-file-utils): missing fails under CI=true and skips
+    elsewhere; it never passes without looking."""
+    from tests.reliability.layers import require_tool
+
+    tool = require_tool("desktop-file-validate", "desktop-file-utils")
+    out = subprocess.run([tool, str(path)], capture_output=True, text=True)
+    assert out.returncode == 0 and "error" not in out.stdout, out.stdout + out.stderr
 
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,8 @@ answers with "no image" (None, it shows a placeholder); nothing raises anything 
 
 from __future__ import annotations
 
+import io
 import itertools
-import os
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -131,27 +131,19 @@ def test_change_detection_survives_frames_of_another_shape() -> None:
 
 
 class FakeTesseract:
-    """Stands in for pytesseract: checks each image it is handed, reads nothing."""
-
-    class Output:
-        DICT = "dict"
-
-    class TesseractError(Exception):
-        status = 1
-
-    class TesseractNotFoundError(OSError):
-        pass
-
-    pytesseract = type("M", (), {"tesseract_cmd": "fake"})
+    """Stands in for the tesseract process: checks each PNG it is piped, reads nothing."""
 
     def __init__(self) -> None:
         self.images: list[tuple[int, int]] = []
 
-    def image_to_data(self, image: Any, **kw: Any) -> dict[str, list[Any]]:
+    def __call__(self, png: bytes) -> str:
+        from PIL import Image
+
+        image = Image.open(io.BytesIO(png))
         assert image.width > 0 and image.height > 0, "an empty image reached tesseract"
         image.load()
         self.images.append(image.size)
-        return {k: [] for k in ("text", "conf", "left", "top", "width", "height")}
+        return "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
 
 
 def _boxes(frame: Frame) -> list[Any]:
@@ -162,7 +154,7 @@ def _boxes(frame: Frame) -> list[Any]:
 def test_ocr_path_handles_degenerate_frames(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeTesseract()
     engine = OcrEngine()
-    monkeypatch.setattr(engine, "_pytesseract", lambda: fake)
+    monkeypatch.setattr(engine, "_tesseract", fake)
     for name, a in ocr_frames():
         frame = Frame(1, 0, 0, a)
         assert engine.read(frame, _boxes(frame)) == [], name
@@ -175,14 +167,10 @@ def test_ocr_path_handles_degenerate_frames(monkeypatch: pytest.MonkeyPatch) -> 
     assert fake.images
 
 
-@pytest.mark.skipif(
-    not any(
-        os.access(os.path.join(p, "tesseract"), os.X_OK)
-        for p in os.environ.get("PATH", "").split(":")
-    ),
-    reason="tesseract is not installed",
-)
 def test_real_tesseract_on_tiny_and_noisy_frames() -> None:
+    from tests.reliability.layers import require_tool
+
+    require_tool("tesseract", "tesseract-ocr tesseract-ocr-eng")
     engine = OcrEngine(timeout_seconds=30)
     for name, a in ocr_frames()[:4]:
         frame = Frame(1, 0, 0, a)

@@ -1,7 +1,8 @@
 """Secrets: screens seeded with card numbers, API keys and passwords are captured (screenshots on),
 the agent runs, a knowledge-vault memory holds a secret, the user chats once; then every file
-under the data, config, cache and log dirs (and the subprocesses' TMPDIR) is scanned as raw bytes
-for every secret in several encodings. Zero hits.
+under the data, config, cache and log dirs, the app's $HOME (its caches and configs) and every new
+file in the system /tmp is scanned as raw bytes for every secret in several encodings. Zero hits.
+Kept screenshots are also read as pixels (tests/reliability/test_screenshot_pixels.py).
 
 Redaction at capture and vault sealing are the first line of defence; they must hold whether or
 not memory.db itself is encrypted (SQLCipher), so the same needles are also looked for in what the
@@ -455,6 +456,34 @@ def _roots(home: Path, tmp: Path) -> list[Path]:
     return [p.data, p.config, p.cache, p.logs, tmp]
 
 
+SYSTEM_TMP = Path("/tmp")
+
+
+def new_system_tmp_files(since: float, skip: Iterable[Path] = ()) -> list[Path]:
+    """Files in the system /tmp written since `since` (epoch seconds), outside pytest's own
+    folders and `skip` (scanned on their own): where an OCR crop or a model cache would land if
+    anything ignored TMPDIR. Other users' unreadable files are left out."""
+    skipped = [str(p) for p in skip]
+    out = []
+    for dirpath, dirs, files in os.walk(SYSTEM_TMP):
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(("pytest-of-", ".X11-unix", ".ICE-unix", "systemd-private"))
+            and not any(str(Path(dirpath, d)).startswith(x) for x in skipped)
+        ]
+        for f in files:
+            p = Path(dirpath, f)
+            try:
+                st = p.lstat()
+            except OSError:
+                continue
+            fresh = st.st_mtime >= since and st.st_size < 50e6
+            if fresh and p.is_file() and not p.is_symlink() and os.access(p, os.R_OK):
+                out.append(p)
+    return out
+
+
 def _report(result: Scan, ns: list[Needle], seeds: int) -> None:
     print(
         f"\nsecrets: {seeds} seeded, {len(ns)} needles (encodings and {FRAGMENT}-char pieces); "
@@ -591,7 +620,17 @@ def test_no_secret_reaches_disk_after_a_full_run(tmp_path: Path, secret_screen: 
     home, tmp = tmp_path / "home", tmp_path / "tmp"
     tmp.mkdir()
     write_settings(home, FAST_AGENT)
-    app = App(home, env_extra={"DISPLAY": secret_screen, "TMPDIR": str(tmp)})
+    # The app runs as on a user's machine: the system /tmp (no TMPDIR), and a HOME whose caches
+    # and configs (~/.cache, ~/.config, ~/.local: onnxruntime, fontconfig, Qt) are scanned too.
+    user_home = tmp_path / "user-home"
+    user_home.mkdir()
+    started = time.time() - 1
+    app = App(home, env_extra={"DISPLAY": secret_screen, "HOME": str(user_home)})
+    app_env = app.env()
+    app_env.pop("TMPDIR", None)
+    for k in [k for k in app_env if k.startswith("XDG_")]:
+        app_env.pop(k)
+    app.env = lambda: dict(app_env)  # type: ignore[method-assign]
 
     kept = [
         json.loads(line)
@@ -618,7 +657,9 @@ def test_no_secret_reaches_disk_after_a_full_run(tmp_path: Path, secret_screen: 
     print("steps:", app.timing_line())
 
     ns = needles([*ALL_SEEDS, Seed("vault", VAULT_SECRET, "")])
-    result = scan(_roots(home, tmp), ns)
+    system_tmp = new_system_tmp_files(started, skip=[tmp_path])
+    result = scan([*_roots(home, tmp), user_home, *system_tmp], ns)
+    print(f"scanned {len(system_tmp)} new file(s) in /tmp and the app's HOME ({user_home})")
     raw, view = decrypted_view(app)
     result.hits += find(Path("<decrypted view>"), raw, ns)
     _report(result, ns, len(ALL_SEEDS) + 1)
