@@ -105,4 +105,11 @@ if [ "$MODE" = app ]; then
   exec "$VENV/bin/mirix-app" "$@"
 fi
 cd "$ROOT"
+# Lint and types first (skip with MIRIX_SKIP_LINT=1 while iterating on one test): a style or type
+# error fails the run like a failing test.
+if [ -z "${MIRIX_SKIP_LINT:-}" ]; then
+  log "ruff check, ruff format --check, mypy"
+  "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . >/dev/null && "$VENV/bin/mypy" \
+    || { echo "[bootstrap] lint or type check failed (see above)" >&2; exit 1; }
+fi
 exec "$VENV/bin/python" -m pytest "$@"

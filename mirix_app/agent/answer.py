@@ -33,7 +33,9 @@ _CLAUSE_END = re.compile(r"[,;:!?()\"“”]|\.(?:\s|$)|\s[–—-]\s")
 _STEP_LINE = re.compile(r"^\s*(?:step\s*)?(\d{1,2})[.):]\s+(.+)$", re.I)
 _FIELD = re.compile(r"^\s*([A-Za-z][\w ./&#-]{0,30}?)\s*[:：]\s+(\S.{0,200})$")
 _PHOTO = re.compile(r"\s*\[shared a photo: ([^\]]*)\]")
-_SESSION_TIME = re.compile(r",\s*\d{1,2}:\d{2}(?:\s*[–-]\s*\d{1,2}:\d{2})?\s*$")
+_SESSION_TIME = re.compile(
+    r",\s*\d{1,2}:\d{2}(?:\s*[–-]\s*\d{1,2}:\d{2})?(?:\s*\(\d+ captures?\))?\s*$"
+)
 _MARKER = re.compile(r"\s*\[(?:capture|source|conversation):[^\]]{0,120}\]")
 _SPEAKER = re.compile(r"^([A-Z][\w .'-]{0,40}):\s+")
 _NUMBER = re.compile(
@@ -903,7 +905,12 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
         if found:
             return found
         if u.memory.type is MemoryType.EPISODIC:
-            return format_day(u.ref.date() if isinstance(u.ref, datetime) else u.ref)
+            day = format_day(u.ref.date() if isinstance(u.ref, datetime) else u.ref)
+            seen = _SESSION_TIME.search(str(u.memory.fields.get("summary") or ""))
+            if seen and u.memory.fields.get("event_type") in ("activity", "session"):
+                clock = re.match(r",\s*([\d:–\s-]+\d)", seen.group(0))
+                return f"{day}, {clock.group(1).strip()}" if clock else day  # when it was seen
+            return day
         return _window(t, q)
     if part.kind == "ago":
         m = re.search(r"\b[\w-]+\s+(?:years?|months?|weeks?|days?)\s+ago\b", t, re.I)
@@ -1282,13 +1289,15 @@ def answer(
         return ans
     ans.found = True
     if q.kind == "steps":
-        proc = next(
-            (
-                u
-                for u in ranked[:12]
-                if u.kind == "steps" and u.steps and u.score >= 0.6 * best.score
-            ),
-            None,
+        # Of the step lists that answer about as well, the procedure itself, then the longest:
+        # a page's first lines may hold only the start of the list the procedure keeps whole.
+        lists = [u for u in ranked[:12] if u.kind == "steps" and u.steps]
+        top_score = lists[0].score if lists else 0.0
+        close = [u for u in lists if u.score >= 0.85 * top_score and u.score >= 0.6 * best.score]
+        proc = max(
+            close,
+            key=lambda u: (u.memory.type is MemoryType.PROCEDURAL, len(u.steps), u.score),
+            default=None,
         )
         if proc is None:
             parent = next((u for u in ranked[:12] if u.kind == "step"), None)

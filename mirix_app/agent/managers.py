@@ -25,6 +25,7 @@ or starts a new one linked to the last one of the same app and window.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable
@@ -91,6 +92,9 @@ class Action:
     fields: dict[str, Any] | None = None
     note: str = ""
     tainted: bool = False  # decided by a model whose prompt held instruction-like text
+    # Decided by a model whose prompt showed memories made from content (screens, files,
+    # imports): the decision may add, never change what the user made (indirect injection).
+    saw_content: bool = False
 
 
 @dataclass
@@ -127,6 +131,18 @@ def grounded(claim: str, source: str, need: float = 0.6) -> bool:
     """Most content words of a model's claim appear in the input: not made up."""
     cw = words(claim)
     return bool(cw) and len(cw & words(source)) / len(cw) >= need
+
+
+def made_from_content(m: Memory) -> bool:
+    """Made by this work from content (a screen, a file, an import), not from the user's words."""
+    return (
+        m.origin == "agent"
+        and bool(m.sources)
+        and all(s.kind in UNTRUSTED_KINDS for s in m.sources)
+    )
+
+
+CHAT_FORGETS = "forgetting is an explicit action (the Memories page, `mirix forget`), not a message"
 
 
 def may_delete(target: Memory, trusted: bool) -> str | None:
@@ -438,6 +454,7 @@ class TypeManager:
             return Action("add", cand, note="model failed")
         action = self._action(cand, near, out)
         action.tainted = tainted
+        action.saw_content = any(made_from_content(m) for m in near)
         return action
 
     def _action(self, cand: Candidate, near: list[Memory], out: dict[str, Any]) -> Action:
@@ -780,8 +797,26 @@ def _apply_one(
         b.update(target.id, add_sources=c.sources)
         result.noop += 1
         return
+    trusted = c.trusted and not a.saw_content
+    from_chat = any(src.kind == "chat" for src in c.sources)
+    if from_chat and a.op == "delete":
+        # A message (typed or pasted) never deletes: "please erase what you know about X" is
+        # kept as what was said; the user forgets things where forgetting is shown.
+        _refuse(b, a, c, result, episodes, CHAT_FORGETS)
+        return
+    if from_chat and a.op == "merge":
+        a = dataclasses.replace(a, op="update", other="")  # merging would trash the other
+    if from_chat and a.note == "model" and a.fields is not None:
+        # The model's wording of a change from chat: only the message's own words count.
+        summary = a.fields.get("summary")
+        if isinstance(summary, str) and not grounded(summary, c.text(), need=0.9):
+            fields = dict(a.fields)
+            fields.pop("summary")
+            if "summary" in c.fields:
+                fields["summary"] = c.fields["summary"]
+            a = dataclasses.replace(a, fields=fields)
     if a.op == "delete":
-        why = may_delete(target, c.trusted)
+        why = may_delete(target, trusted)
         if why:
             _refuse(b, a, c, result, episodes, why)
             return
@@ -790,7 +825,7 @@ def _apply_one(
         _add(b, c, result, episodes, None)
         return
     # update / merge
-    why = may_update(target, c.trusted)
+    why = may_update(target, trusted)
     if why:
         _refuse(b, a, c, result, episodes, why)
         return
@@ -817,7 +852,7 @@ def _apply_one(
     updated_fields = {k: v for k, v in fields.items() if k != "occurred_at"}
     if a.op == "merge" and a.other:
         other = b.get(a.other)
-        why = may_delete(other, c.trusted)
+        why = may_delete(other, trusted)
         if why:
             result.refused.append(f"merge-away {other.id}: {why}")
         else:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mirix_app.capture.change import Box, ChangeDetector, merge_boxes
+from mirix_app.capture.change import ChangeDetector, merge_boxes
 from mirix_app.capture.errors import storage_fault
 from mirix_app.capture.ocr import (
     OcrEngine,
@@ -36,7 +36,7 @@ from mirix_app.capture.ocr import (
 from mirix_app.capture.privacy import (
     ExclusionRules,
     blank_boxes,
-    blank_excluded,
+    excluded_mask,
     on_frame,
     redact,
     redact_spans,
@@ -253,7 +253,9 @@ class Capturer:
         # Windows are listed just after the grab: an excluded window that moved or closed in
         # between is still blanked where it was at the last look (over-blanking is the safe side).
         stale = [w for w in self._last_excluded if on_frame(w, frame) and w not in excluded]
-        covered = blank_excluded(frame, excluded + stale)
+        mask = excluded_mask(frame, excluded + stale, here)
+        frame.bgra[mask] = 0
+        covered = float(mask.mean()) if excluded or stale else 0.0
         if covered >= FULLY_EXCLUDED:
             st.last_grab = grabbed
             return CaptureResult(frame.monitor, False, "excluded")
@@ -278,18 +280,11 @@ class Capturer:
         timings["ocr_ms"] = round((time.perf_counter() - t) * 1000, 2)
         if cancelled():
             return CaptureResult(frame.monitor, False, "cancelled")
-        excluded_boxes = [
-            Box(
-                w.x - frame.left,
-                w.y - frame.top,
-                w.x + w.width - frame.left,
-                w.y + w.height - frame.top,
-            )
-            for w in excluded + stale
-        ]
 
         def outside(w: Word) -> bool:
-            return not any(b.contains_point(w.cx, w.cy) for b in excluded_boxes)
+            x = min(max(int(w.cx), 0), frame.width - 1)
+            y = min(max(int(w.cy), 0), frame.height - 1)
+            return not bool(mask[y, x])
 
         kept_words = [w for w in carry_over(st.words, boxes) if outside(w)]
         words = kept_words + new_words

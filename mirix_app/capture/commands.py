@@ -178,9 +178,11 @@ def _print_result(r: Any, as_json: bool) -> None:
 
 def _once(core: Any, settings: Any, as_json: bool) -> int:
     from mirix_app.capture.capturer import Capturer
+    from mirix_app.capture.service import exclude_own_windows
     from mirix_app.capture.windows import adapter_for_platform
 
     capturer = Capturer(core, settings, adapter=adapter_for_platform())
+    exclude_own_windows(capturer)  # mirix's windows are never captured, here as in the service
     try:
         capturer.ocr.version()
         results = capturer.capture()

@@ -65,7 +65,7 @@ class OcrEngine:
         self,
         *,
         languages: str = "eng",
-        min_confidence: float = 30.0,
+        min_confidence: float = 5.0,
         timeout_seconds: float = 60.0,
         tesseract_cmd: str = "",
     ) -> None:

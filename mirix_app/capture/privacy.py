@@ -77,20 +77,50 @@ class ExclusionRules:
         )
 
 
-def blank_excluded(frame: Frame, excluded: list[WindowInfo]) -> float:
-    """Fill the excluded windows' areas (screen coords) with black; returns the fraction of the
-    frame covered."""
-    if not excluded:
-        return 0.0
+def excluded_mask(
+    frame: Frame, excluded: list[WindowInfo], stacking: list[WindowInfo] | None = None
+) -> np.ndarray:
+    """The pixels of `frame` that show an excluded window. With `stacking` (the visible
+    windows, bottom to top, as the window system lists them), the parts of an excluded window
+    that a window above it covers are not its pixels: mirix's own window behind a browser must
+    not black out the browser. Without it, or for a window not in it (moved or closed since the
+    last look), the whole rectangle counts."""
     h, w = frame.height, frame.width
     mask = np.zeros((h, w), dtype=bool)
+    order = stacking or []
     for win in excluded:
-        x0, y0 = max(0, win.x - frame.left), max(0, win.y - frame.top)
-        x1 = min(w, win.x + win.width - frame.left)
-        y1 = min(h, win.y + win.height - frame.top)
-        if x1 > x0 and y1 > y0:
-            frame.bgra[y0:y1, x0:x1] = 0
-            mask[y0:y1, x0:x1] = True
+        part = np.zeros((h, w), dtype=bool)
+        x0, y0, x1, y1 = _clip(win, frame)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        part[y0:y1, x0:x1] = True
+        if win in order:
+            for above in order[order.index(win) + 1 :]:
+                if above in excluded:
+                    continue
+                a0, b0, a1, b1 = _clip(above, frame)
+                if a1 > a0 and b1 > b0:
+                    part[b0:b1, a0:a1] = False
+        mask |= part
+    return mask
+
+
+def _clip(win: WindowInfo, frame: Frame) -> tuple[int, int, int, int]:
+    x0, y0 = max(0, win.x - frame.left), max(0, win.y - frame.top)
+    x1 = min(frame.width, win.x + win.width - frame.left)
+    y1 = min(frame.height, win.y + win.height - frame.top)
+    return x0, y0, x1, y1
+
+
+def blank_excluded(
+    frame: Frame, excluded: list[WindowInfo], stacking: list[WindowInfo] | None = None
+) -> float:
+    """Fill what the excluded windows show (see `excluded_mask`) with black; returns the
+    fraction of the frame covered."""
+    if not excluded:
+        return 0.0
+    mask = excluded_mask(frame, excluded, stacking)
+    frame.bgra[mask] = 0
     return float(mask.mean())
 
 

@@ -28,7 +28,9 @@ class CaptureSettings:
     min_changed_blocks: int = 48
     # OCR
     ocr_languages: str = "eng"
-    ocr_min_confidence: float = 30.0
+    # tesseract gives short codes on screens ("14A", "B12") confidences near 10: a higher bar
+    # drops real text, a lower one adds almost no junk on screen text.
+    ocr_min_confidence: float = 5.0
     ocr_timeout_seconds: float = 60.0
     tesseract_cmd: str = ""  # empty: `tesseract` from PATH
     # Privacy

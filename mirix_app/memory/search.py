@@ -37,8 +37,11 @@ LINK_FACTOR = 0.5
 EXPAND_FROM = 10  # best candidates whose links are followed
 EXPAND_FACTOR = 0.5
 EXPAND_TURNS = 10
+# "+m.type": keeps SQLite from scanning the (type, ts) index over every episodic row (an import
+# makes most rows episodic) instead of looking the candidates up by id: 61 ms -> <1 ms per search
+# at 20k conversation turns.
 _QUESTION_SQL = (
-    "SELECT m.id FROM memories m WHERE m.id IN ({marks}) AND m.type = 'episodic' AND ("
+    "SELECT m.id FROM memories m WHERE m.id IN ({marks}) AND +m.type = 'episodic' AND ("
     "json_extract(m.fields, '$.event_type') = ? "
     "OR EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value = ?) "
     "OR (coalesce(json_extract(m.fields, '$.actor'), 'user') = 'user' "
@@ -218,8 +221,10 @@ def expand_links(core: MemoryCore, query: str, fused: dict[str, float]) -> dict[
         score = fused[mid]
         fused[mid] = score * LINK_FACTOR
         added[mid] = added.get(mid, 0.0) + score * (LINK_FACTOR - 1)
-        if info[mid][1] == "session":
-            continue  # a session cites its own few turns: enough to rank itself
+        if info[mid][1] != "entity":
+            # A session cites its own few turns, enough to rank itself; a profile's turns are
+            # already lifted by the speaker boost. Only entities reach across sessions.
+            continue
         for turn in _cited_turns(core, mid)[:EXPAND_TURNS]:
             gain = score * EXPAND_FACTOR
             if turn not in fused:

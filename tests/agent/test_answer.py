@@ -270,3 +270,70 @@ def test_declines_when_no_memory_holds_most_of_the_question() -> None:
     ans = answer("What is the address of my hotel in Oslo?", [wifi, trip])
     assert not ans.found and ans.short == ""
     assert "couldn't find" in ans.render()
+
+
+def test_a_table_cell_under_its_header() -> None:
+    term = screen(
+        "Worked in Terminal (ops@box: ~)",
+        "ops@box:~$ docker ps\nNAMES STATUS RESTARTS PORTS\nqueue-runner Up 7 0.0.0.0:9000",
+    )
+    assert answer("How many restarts has the queue runner had?", [term]).short == "7"
+
+
+def test_yes_no_from_plain_polarity_words_with_the_evidence() -> None:
+    ci = screen("Checks", "build / pytest (push) Failing after 3m", n=1)
+    got = answer("Did the pytest build pass?", [ci])
+    assert got.short.startswith("No — ") and "Failing" in got.short
+    mixed = screen("Mail", "The gym is not open on Sunday but the pool is allowed for members", n=2)
+    assert not answer("Is the pool allowed on Sunday?", [mixed]).short.startswith(("Yes", "No"))
+
+
+def test_until_when_takes_the_time_after_until() -> None:
+    shop = screen("Bakery Holm - opening hours", "Saturday: 07:00 until 14:30")
+    assert answer("Until when is the bakery open on Saturday?", [shop]).short.endswith("14:30")
+
+
+def test_steps_come_from_the_whole_procedure_not_a_page_excerpt() -> None:
+    page = Memory(
+        MemoryType.RESOURCE,
+        {"title": "Runbook: reset the office printer", "content": "1. Unplug it\n2. Wait a minute"},
+        id="res_" + "3" * 26,
+    )
+    proc = Memory(
+        MemoryType.PROCEDURAL,
+        {
+            "summary": "Reset the office printer",
+            "steps": ["Unplug it", "Wait a minute", "Hold the power key", "Print a test page"],
+        },
+        id="pro_" + "4" * 26,
+    )
+    got = answer("How do I reset the office printer?", [page, proc])
+    assert got.steps == proc.fields["steps"]
+
+
+def test_a_session_answers_when_it_was_seen_but_not_when_an_event_is() -> None:
+    session = Memory(
+        MemoryType.EPISODIC,
+        {
+            "summary": "Edited reconcile.py in VS Code (billing-service), 09:16–09:33 (10 captures)",
+            "details": "def reconcile(rows):",
+            "event_type": "activity",
+            "occurred_at": "2026-11-30T09:16:00Z",
+        },
+        id="epi_" + "5" * 26,
+    )
+    assert (
+        answer("When did I edit reconcile.py?", [session]).short == "30 November 2026, 09:16–09:33"
+    )
+    mail = Memory(
+        MemoryType.EPISODIC,
+        {
+            "summary": "Read 'Your train to Aarhus' in Thunderbird, 08:02",
+            "details": "DSB IC 123 Copenhagen to Aarhus\nFriday 4 December, departs 10:15",
+            "event_type": "activity",
+            "occurred_at": "2026-12-01T08:02:00Z",
+        },
+        id="epi_" + "6" * 26,
+    )
+    got = answer("What time does my train to Aarhus leave?", [mail]).short
+    assert "10:15" in got and "08:02" not in got

@@ -118,10 +118,11 @@ def test_model_decides_merge(core: Any) -> None:
         }
     )
     run(core, model, [user_chat(NEW_TEXT)])
-    assert [m.id for m in live(core, MemoryType.SEMANTIC)] == [a]
     merged = core.get(a)
     assert {s.ref for s in merged.sources} >= {"test"} and len(merged.sources) >= 2
-    assert core.get(b).deleted_at is not None
+    # From a chat message a merge only updates: it never trashes the other memory (issue 15:
+    # a pasted text must not make memories disappear); forgetting is an explicit action.
+    assert core.get(b).deleted_at is None
 
 
 def test_model_decides_noop_and_delete_from_users_words(core: Any) -> None:
@@ -138,7 +139,8 @@ def test_model_decides_noop_and_delete_from_users_words(core: Any) -> None:
     run(core, model, [user_chat(NEW_TEXT)])
     assert len(core.get(old).sources) == 2  # noop still records where it was seen
     run(core, model, [user_chat(NEW_TEXT + " again")])
-    assert core.get(old).deleted_at is not None  # the user's own words may delete
+    # A message never deletes (issue 15): what was said is kept beside the old memory.
+    assert core.get(old).deleted_at is None
     assert any("March 10" in m.fields["summary"] for m in live(core, MemoryType.SEMANTIC))
 
 

@@ -368,8 +368,18 @@ def report(
             ],
         ]
     )
-    rows.append(["backlog at the end", *[runs[n]["backlog_end"] for n in names]])
+    rows.append(["backlog at the end of that wait", *[runs[n]["backlog_end"] for n in names]])
     rows.append(["  of which put off for a later try", *[runs[n]["waiting_retry"] for n in names]])
+    rows.append(
+        [
+            "then: the rest finished, no chat (s)",
+            *[
+                f"{runs[n]['finish_seconds']:.0f}"
+                + (f" ({runs[n]['backlog_after_finish']} left)" if runs[n]["backlog_after_finish"] else "")
+                for n in names
+            ],
+        ]
+    )  # fmt: skip
     rows.append(
         [
             "memories tagged unsorted",

@@ -171,3 +171,24 @@ def test_secrets_on_screen_are_redacted(qtwin: Any, capturer: Any, core: Any) ->
         assert secret not in text, secret
     assert text.count(MARKER) >= 3
     assert r.item.meta["redacted"]["card"] == 1
+
+
+def test_an_excluded_window_is_blanked_only_where_it_shows() -> None:
+    """mirix's own window (or a password manager) behind a browser: the browser stays readable,
+    the part of the excluded window that shows is black, and a window that was not in the
+    stacking (moved or closed since the last look) is blanked whole."""
+    from mirix_app.capture.privacy import blank_excluded, excluded_mask
+    from mirix_app.capture.screen import Frame
+
+    frame = Frame(1, 0, 0, np.full((100, 200, 4), 200, dtype=np.uint8))
+    ours = WindowInfo("mirix", "mirix", x=50, y=0, width=150, height=100, own=True)
+    browser = WindowInfo("firefox", "Docs", x=0, y=0, width=120, height=100)
+    covered = blank_excluded(frame, [ours], stacking=[ours, browser])  # browser on top
+    assert (frame.bgra[:, :120] == 200).all()  # the browser, whole
+    assert (frame.bgra[:, 120:] == 0).all()  # what shows of ours
+    assert covered == pytest.approx(80 / 200)
+    # Ours on top of the browser: all of ours is black.
+    mask = excluded_mask(frame, [ours], stacking=[browser, ours])
+    assert mask[:, 50:].all() and not mask[:, :50].any()
+    # Not in the stacking any more: the whole old rectangle.
+    assert excluded_mask(frame, [ours], stacking=[browser])[:, 50:].all()

@@ -322,23 +322,7 @@ def _run_batch(
 
 
 # Where the structural guard does not hold yet (agent code, not this suite: see the xfail reasons).
-GAPS = {
-    "chat": (
-        "a message the user typed is 'the user's own words', which may change anything but core "
-        "blocks: with the detector off, a pasted 'please erase all stored facts about Phoenix' "
-        "trashes the user's memory, and a model-written summary ('... is cancelled', in none of "
-        "the user's words) replaces one. Structural fix in agent/managers.py apply(): from a "
-        "chat message, update only with text grounded in the message (managers.grounded) and "
-        "never delete or merge (forgetting is an explicit action: UI, `mirix forget`)"
-    ),
-    "decide": (
-        "a model decision on the user's statement, taken on a prompt that showed a memory made "
-        "from a screen, is trusted like the user's words: with the detector off, the hostile "
-        "stored text gets a user memory trashed. Structural fix in agent/managers.py: a decision "
-        "whose prompt showed content-made memories (origin agent, sources capture/import/file) "
-        "is untrusted (may_delete/may_update with trusted=False) for everything but adding"
-    ),
-}
+GAPS: dict[str, str] = {}
 
 
 @pytest.mark.slow

@@ -81,6 +81,7 @@ _TIME_CUE = re.compile(
     r"(?i)(?:\b(?:at|by|for|from|until|till|before|after|starts?|starting|begins?|departs?|"
     r"arrives?|opens?|closes?|due|around|approx\.?|@)\s*$)"
 )
+_END_CUE = re.compile(r"(?i)\b(?:arrives?|arrival|lands?|landing|ends?|finish(?:es)?)\s*:?\s*$")
 _RANGE_TO = re.compile(r"(?i)^\s*(?:to|until|till|-|–|—)\s*$")
 # A chat message header: "Kira   Today at 20:14", "Jonas Berg 09:14", "Mum 18:02 <text>".
 _NAME = r"[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,2}"
@@ -419,7 +420,11 @@ def find_events(text: str, ref: datetime, app: str = "") -> Events:
             anchor = days[0]
             for c in spare:  # more clocks with one day: more items that day, or a range's end
                 prev_end = max((x.end for x in ms if x.end <= c.start and x.hhmm), default=None)
-                if prev_end is not None and _RANGE_TO.match(line[prev_end : c.start]):
+                if prev_end is not None and (
+                    _RANGE_TO.match(line[prev_end : c.start])
+                    or _END_CUE.search(line[prev_end : c.start])
+                ):
+                    # "09:00 to 10:00", "departs 07:45, arrives 10:20": the end of that item
                     if made and made[-1].precision == "time":
                         made[-1].end = _at(made[-1].when.date(), c.hhmm, ref)
                     continue
