@@ -350,6 +350,8 @@ def _kind(part: str) -> tuple[str, str]:
         return "number", "" if head in STOP_WORDS or head in _AUX else head
     if re.search(r"\bhow (?:full|big|large|far|heavy|fast|tall|high|wide|deep)\b", q):
         return "number", ""
+    if first in ("what", "what's") and re.search(r"\b(?:cost|costs|price|fee|charge|pay)\b", q):
+        return "number", ""  # "what will my plan cost": an amount
     if re.search(r"\bhow long ago\b", q):
         return "ago", ""
     if re.search(r"\bhow (?:long|often|frequently)\b|\bhow old\b", q):
@@ -976,6 +978,8 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
 
 
 _CURRENCY = re.compile(r"(?:[$€£¥]|\b(?:DKK|EUR|USD|GBP|SEK|NOK|CHF|JPY|kr|eur|usd)\b)", re.I)
+_TO_AFTER_FROM = re.compile(r"(?i)\bfrom\b.*\d.*\bto\s+(?:[$€£¥]|[A-Z]{3}\s)?\s*$")
+_OLD_Q = re.compile(r"(?i)\b(?:before|old|previous|used to|was it|originally)\b")
 _TOTAL = re.compile(r"(?i)\b(?:total|due|balance|amount|to pay|owed?)\b")
 _MONEY_Q = re.compile(
     r"\b(?:cost|costs|price|pay|paid|owe|spend|spent|send|sent|rent|fee|"
@@ -1020,8 +1024,10 @@ def _number_candidates(t: str, u: Unit, part: Part, q: Question) -> list[tuple[f
         qset = set(q.stems)
         if (
             words_after
+            and len(words_after[0]) >= 4
             and words_after[0].lower() not in STOP_WORDS
-            and (_matches(stem(words_after[0]), qset))
+            and _matches(stem(words_after[0]), qset)
+            and not _CURRENCY.search(before)
         ):  # "139 passed" for "how many tests passed"
             scored.append((2.5, a, f"{value} {words_after[0]}"))
             continue
@@ -1046,6 +1052,8 @@ def _number_candidates(t: str, u: Unit, part: Part, q: Question) -> list[tuple[f
             value = f"{value} {words_after[0]}"
         if re.fullmatch(r"(?:19|20)\d\d", m.group(0)):
             score -= 1.0  # a year is rarely "how many"
+        if _TO_AFTER_FROM.search(t[max(0, a - 40) : a]) and not _OLD_Q.search(q.text):
+            score += 0.6  # "goes from DKK 89 to DKK 99": what it is now, unless asked before
         scored.append((score, a, value))
     anchors = _anchors(t, q)
     if anchors:  # of equals, the one nearest the question's words

@@ -337,3 +337,10 @@ def test_a_session_answers_when_it_was_seen_but_not_when_an_event_is() -> None:
     )
     got = answer("What time does my train to Aarhus leave?", [mail]).short
     assert "10:15" in got and "08:02" not in got
+
+
+def test_a_change_from_one_amount_to_another_answers_with_the_new_one() -> None:
+    m = screen(
+        "Changes to your plan", "from 1 March your Basic plan goes from EUR 7 to EUR 9 a month"
+    )
+    assert answer("How much will my Basic plan cost a month from March?", [m]).short == "EUR 9"
