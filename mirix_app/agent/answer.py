@@ -880,17 +880,27 @@ _TIME_PREP = re.compile(
 )
 
 
+def _time_prep(q: Question) -> str:
+    """The preposition a time question hangs on ("until when", "by when"), or ""."""
+    pm = _TIME_PREP.search(q.text)
+    return (pm.group(1) or pm.group(2)).lower() if pm else ""
+
+
+def _time_after(prep: str, text: str, mentions: list[TimeMention]) -> TimeMention | None:
+    """The time mentioned right after `prep`: "until 16:00" in "Open 18:10… until 16:00"."""
+    for t in mentions:
+        if re.search(rf"(?i)\b{prep}\s*$", text[max(0, t.start - 12) : t.start]):
+            return t
+    return None
+
+
 def _time_value(
     mentions: list[TimeMention], kind: str, text: str = "", q: Question | None = None
 ) -> str | None:
-    if q is not None and text and mentions:
-        # "Until when is it open?": the time after "until" in "Open 18:10… until 16:00".
-        pm = _TIME_PREP.search(q.text)
-        prep = (pm.group(1) or pm.group(2)).lower() if pm else ""
-        if prep:
-            for t in mentions:
-                if re.search(rf"(?i)\b{prep}\s*$", text[max(0, t.start - 12) : t.start]):
-                    return t.value
+    prep = _time_prep(q) if q is not None and text and mentions else ""
+    after = _time_after(prep, text, mentions) if prep else None
+    if after is not None:
+        return after.value
     if kind == "time":
         clocks = [t for t in mentions if t.precision == "time"]
         if clocks:
@@ -1359,15 +1369,11 @@ def _units_for(part: Part, ranked: list[Unit], q: Question) -> list[Unit]:
         strongest = max(near_units, key=strength, default=pick)
         if strength(strongest) >= strength(pick) + 1.0:
             pick = strongest
-    pm = _TIME_PREP.search(q.text) if part.kind in ("when", "time") else None
-    if pm:
-        prep = (pm.group(1) or pm.group(2)).lower()
+    prep = _time_prep(q) if part.kind in ("when", "time") else ""
+    if prep:
 
         def after_prep(u: Unit) -> bool:
-            return any(
-                re.search(rf"(?i)\b{prep}\s*$", u.text[max(0, t.start - 12) : t.start])
-                for t in find_times(u.text, u.ref)
-            )
+            return _time_after(prep, u.text, find_times(u.text, u.ref)) is not None
 
         if not after_prep(pick):
             pick = next((u for u in near_units if after_prep(u)), pick)

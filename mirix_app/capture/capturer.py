@@ -36,6 +36,7 @@ from mirix_app.capture.ocr import (
 from mirix_app.capture.privacy import (
     ExclusionRules,
     blank_boxes,
+    blank_mask,
     excluded_mask,
     on_frame,
     redact,
@@ -253,9 +254,9 @@ class Capturer:
         # Windows are listed just after the grab: an excluded window that moved or closed in
         # between is still blanked where it was at the last look (over-blanking is the safe side).
         stale = [w for w in self._last_excluded if on_frame(w, frame) and w not in excluded]
-        mask = excluded_mask(frame, excluded + stale, here)
-        frame.bgra[mask] = 0
-        covered = float(mask.mean()) if excluded or stale else 0.0
+        # No excluded window (the usual case): no mask to build on every capture.
+        mask = excluded_mask(frame, excluded + stale, here) if excluded or stale else None
+        covered = blank_mask(frame, mask) if mask is not None else 0.0
         if covered >= FULLY_EXCLUDED:
             st.last_grab = grabbed
             return CaptureResult(frame.monitor, False, "excluded")
@@ -282,6 +283,8 @@ class Capturer:
             return CaptureResult(frame.monitor, False, "cancelled")
 
         def outside(w: Word) -> bool:
+            if mask is None:
+                return True
             x = min(max(int(w.cx), 0), frame.width - 1)
             y = min(max(int(w.cy), 0), frame.height - 1)
             return not bool(mask[y, x])

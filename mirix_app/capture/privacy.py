@@ -119,7 +119,11 @@ def blank_excluded(
     fraction of the frame covered."""
     if not excluded:
         return 0.0
-    mask = excluded_mask(frame, excluded, stacking)
+    return blank_mask(frame, excluded_mask(frame, excluded, stacking))
+
+
+def blank_mask(frame: Frame, mask: np.ndarray) -> float:
+    """Fill the pixels of `mask` with black; returns the fraction of the frame covered."""
     frame.bgra[mask] = 0
     return float(mask.mean())
 
