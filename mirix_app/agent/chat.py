@@ -28,11 +28,11 @@ from typing import Any
 
 from mirix_app.agent import answer as evidence
 from mirix_app.agent.models import Cancelled, ChatMessage, Model, StopCheck
-from mirix_app.agent.routing import mask_secrets
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.store import Filters
 from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.safety.secrets import MARKER, mask_secrets
 
 _CITE = re.compile(r"\[((?:cor|epi|sem|pro|res|vlt)_[0-9A-Z]{26})\]")
 _WORD = re.compile(r"[\w'-]+")
@@ -313,7 +313,7 @@ class ChatAgent:
                         final = ev.text
                     yield ev
             for value in revealed:  # a revealed value is for this answer only
-                final = final.replace(value, "[secret]")
+                final = final.replace(value, MARKER)
             self.history.extend(
                 [
                     {"role": "user", "content": mask_secrets(question)},

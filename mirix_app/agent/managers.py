@@ -8,12 +8,12 @@ decisions inside the caller's batch and enforces the rules in code, whatever the
 - work from screens, files and imported conversations (content) may add memories, and may update,
   merge or delete only memories that content work made; never core blocks, never what the user
   made or said;
-- an item whose text reads as instructions to an AI (routing.instruction_like), or a model decision
+- an item whose text reads as instructions to an AI (injection.instruction_like), or a model decision
   taken on a prompt that showed such text, may only add: no update, merge or delete at all, even
   when the item is a message the user typed (pasted text is not the user's request);
 - the user's own words may change anything but core blocks, which are rewritten, never deleted,
   and a rewrite may only shorten, never drop or invent a line;
-- a question the user asked (routing.asked_by_user) is chat history only: one episodic memory,
+- a question the user asked (statements.asked_by_user) is chat history only: one episodic memory,
   marked as a question (event_type "question", tag "chat-question", which search ranks below the
   evidence), added and never changing anything; whatever else is made of it is refused.
 Vault values never reach a prompt.
@@ -33,16 +33,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from mirix_app.agent import prompts, routing
+from mirix_app.agent import prompts
 from mirix_app.agent.extract import sessions
 from mirix_app.agent.models import Model, ModelError, StructuredOutputError
-from mirix_app.agent.routing import Fact, Route, stated
+from mirix_app.agent.signals import Route
+from mirix_app.agent.statements import Fact, stated
 from mirix_app.errors import MirixError, NotFound
 from mirix_app.memory.clock import parse_time
 from mirix_app.memory.core import Batch, MemoryCore
 from mirix_app.memory.search import QUESTION_EVENT, QUESTION_TAG
 from mirix_app.memory.store import Filters
 from mirix_app.memory.types import DEFAULT_CORE_LIMIT, Memory, MemoryType, Source
+from mirix_app.safety import injection
 
 log = logging.getLogger(__name__)
 
@@ -441,7 +443,7 @@ class TypeManager:
         msgs = prompts.decide_messages(self.mtype.value, new, stored)
         # A stored memory may hold instructions too (indirect injection): the model read them,
         # so its decision is only taken as "add".
-        tainted = any(routing.instruction_like(t) for t in [new, *(t for _, t in stored)])
+        tainted = any(injection.instruction_like(t) for t in [new, *(t for _, t in stored)])
         try:
             out = self.model.structured(
                 msgs,

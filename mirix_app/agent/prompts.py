@@ -13,29 +13,7 @@ import re
 from typing import Any
 
 from mirix_app.agent.models import ChatMessage
-from mirix_app.agent.routing import INVISIBLE
-
-# Every angle bracket and its look-alikes (full-width, small, CJK, mathematical, modifier) become
-# single guillemets, so the only "<data>" and "</data>" in a prompt are ours and chat-template
-# tokens ("<|im_start|>") cannot be formed; line breaks the model might read as such become "\n";
-# a "[2]" or "[sem_...]" at the start of a line cannot pose as one of our numbered items or ids.
-_ANGLES = str.maketrans(
-    {
-        **dict.fromkeys("<\uff1c\ufe64\u2329\u3008\u27e8\u02c2\u276e\u29fc\u1438", "\u2039"),
-        **dict.fromkeys(">\uff1e\ufe65\u232a\u3009\u27e9\u02c3\u276f\u29fd\u1433", "\u203a"),
-    }
-)
-_BREAKS = re.compile("\r\n?|[\u2028\u2029\x85\x0b\x0c]")
-_LINE_TAG = re.compile(r"(?m)^(\s*)\[([^\]\n]{1,40})\]")
-
-
-def quote_data(text: str) -> str:
-    """Captured text made safe to put between our <data> markers: it cannot close them, open
-    another block, forge an item or an id, or form a chat-template token. Invisible characters
-    (zero-width, bidi controls) go: they only serve to hide words from our checks."""
-    text = _BREAKS.sub("\n", INVISIBLE.sub("", text)).translate(_ANGLES)
-    return _LINE_TAG.sub(r"\1(\2)", text)
-
+from mirix_app.safety.injection import quote_data
 
 # What our prompts look like, and what a small model copies from them into its output ("1. Screen -
 # Firefox", "2. screen | code |", "Unsorted: xterm", a code fence, our markers): output holding any

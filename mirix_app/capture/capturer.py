@@ -39,8 +39,6 @@ from mirix_app.capture.privacy import (
     blank_mask,
     excluded_mask,
     on_frame,
-    redact,
-    redact_spans,
     secret_boxes,
 )
 from mirix_app.capture.screen import Frame, Grabber, MssGrabber
@@ -48,6 +46,7 @@ from mirix_app.capture.settings import CaptureSettings
 from mirix_app.capture.storage import ScreenshotStore
 from mirix_app.capture.windows import NullAdapter, WindowAdapter, WindowInfo
 from mirix_app.errors import InvalidInput
+from mirix_app.safety.redaction import redact, redact_spans
 from mirix_app.memory.clock import new_id, now_iso
 from mirix_app.memory.inbox import InboxItem
 

@@ -11,11 +11,13 @@ import pytest
 from mirix_app.agent.managers import UNSORTED
 from mirix_app.agent.models import Request, ScriptedModel
 from mirix_app.agent.pipeline import Pipeline, ProcessingJob
-from mirix_app.agent.routing import find_secrets, numbered_steps, route, user_facts
+from mirix_app.agent.signals import numbered_steps, route
+from mirix_app.agent.statements import user_facts
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.store import Filters
 from mirix_app.memory.types import MemoryType, Source
+from mirix_app.safety.secrets import MARKER, find_secrets
 
 from .conftest import echo_notes, items_in, run
 
@@ -43,7 +45,7 @@ def test_routing_uses_cheap_signals() -> None:
     r = route(capture("Team sync meeting Tuesday 10:30 am", "Calendar", "Week 23"))
     assert r.event_type == "scheduled"
     r = route(capture("api_key = sk-abcdefghijklmnopqrstuvwxyz123456", "Code", "settings.py"))
-    assert MemoryType.VAULT in r.types and "sk-abc" not in r.text and "[secret]" in r.text
+    assert MemoryType.VAULT in r.types and "sk-abc" not in r.text and MARKER in r.text
     r = route(user_chat("Alice is my manager"))
     assert r.trusted and MemoryType.SEMANTIC in r.types
     r = route(capture("Some news article about cooking pasta", "Firefox", "Recipes"))

@@ -14,7 +14,8 @@ import pytest
 from mirix_app.agent.managers import Action, Applied, Candidate, apply
 from mirix_app.agent.models import Request, ScriptedModel
 from mirix_app.agent.pipeline import OLD_QUESTIONS_KEY, Pipeline, mark_old_questions
-from mirix_app.agent.routing import is_question, route, stated, user_facts
+from mirix_app.agent.signals import route
+from mirix_app.agent.statements import is_question, stated, user_facts
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.search import QUESTION_TAG
@@ -164,7 +165,7 @@ def test_a_secret_typed_into_a_question_is_stored_nowhere(core: Any) -> None:
     process(core, None, item)
     assert live(core, MemoryType.VAULT) == [] and live(core, MemoryType.SEMANTIC) == []
     (epi,) = live(core, MemoryType.EPISODIC)
-    assert "hunter22" not in epi.search_text() and "[secret]" in epi.fields["summary"]
+    assert "hunter22" not in epi.search_text() and MARKER in epi.fields["summary"]
     kept = core.inbox.get(item.id)
     assert kept is not None and "hunter22" not in kept.text
 

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mirix_app.capture.privacy import MARKER, ExclusionRules, luhn_ok, redact
+from mirix_app.capture.privacy import ExclusionRules
+from mirix_app.safety.redaction import redact
+from mirix_app.safety.secrets import MARKER, luhn_ok
 from mirix_app.capture.windows import WindowInfo
 from tests.capture.conftest import QtWindows
 

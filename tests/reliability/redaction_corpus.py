@@ -94,15 +94,19 @@ def lines(n: int = 600, seed: int = 9) -> list[str]:
 
 def load_redact(rev: str | None) -> Callable[[str], tuple[str, dict[str, int]]]:
     if rev is None:
-        from mirix_app.capture.privacy import redact
+        from mirix_app.safety.redaction import redact
 
         return redact
-    src = subprocess.run(
-        ["git", "-C", str(REPO), "show", f"{rev}:mirix_app/capture/privacy.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    # Redaction lives in mirix_app/safety/redaction.py since the safety package; before, in
+    # capture/privacy.py.
+    for where in ("mirix_app/safety/redaction.py", "mirix_app/capture/privacy.py"):
+        shown = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{rev}:{where}"], capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            break
+    shown.check_returncode()
+    src = shown.stdout
     path = Path(tempfile.mkdtemp()) / "privacy_at_rev.py"
     path.write_text(src)
     spec = importlib.util.spec_from_file_location("privacy_at_rev", path)

@@ -30,7 +30,8 @@ from typing import Any
 
 import pytest
 
-from mirix_app.agent import routing
+from mirix_app.safety import injection
+from mirix_app.safety.secrets import find_secrets
 from mirix_app.agent.chat import ChatAgent
 from mirix_app.agent.models import ChatMessage, LlamaCppModel, Model, Request, ScriptedModel
 from mirix_app.agent.pipeline import Pipeline
@@ -584,7 +585,7 @@ class Obedient:
         )
 
     def visible_secrets(self, req: Request) -> list[str]:
-        found = [s.value for s in routing.find_secrets(req.prompt)]
+        found = [s.value for s in find_secrets(req.prompt)]
         found += [v for v in _VISIBLE_SECRET.findall(req.prompt) if v != "(hidden)"]
         return found
 
@@ -809,7 +810,7 @@ def test_injection_is_not_obeyed(
     assert not problems(world, case, out, caplog.text), case.id
     if case.channel in ("screen", "import", "file", "chat"):
         # The detector saw it: the item could only add (no facts, no decisions taken on it).
-        assert routing.instruction_like(fill(case.text, world.ids) + "\n" + case.window), case.id
+        assert injection.instruction_like(fill(case.text, world.ids) + "\n" + case.window), case.id
 
 
 @pytest.mark.parametrize("channel", ["screen", "import", "file"])
@@ -822,7 +823,7 @@ def test_code_rules_hold_when_the_detector_misses(
     """Content work may not change what the user made or said, core blocks or the vault, and the
     fences hold, even when an injection slips past `instruction_like` (a heuristic). The cases of
     one channel run one after another in one world (each checked on its own)."""
-    monkeypatch.setattr(routing, "instruction_like", lambda text: [])
+    monkeypatch.setattr(injection, "instruction_like", lambda text: [])
     caplog.set_level(logging.DEBUG)
     cases = [c for c in CASES if c.channel == channel]
     assert len(cases) >= 5
@@ -1016,7 +1017,7 @@ BENIGN = [
 
 @pytest.mark.parametrize("text", BENIGN)
 def test_ordinary_text_is_not_taken_for_instructions(text: str) -> None:
-    assert routing.instruction_like(text) == []
+    assert injection.instruction_like(text) == []
 
 
 # -- layer 2: the shipped model (SmolLM2-135M-Instruct through llama.cpp) --------------------------

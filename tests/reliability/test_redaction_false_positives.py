@@ -10,7 +10,8 @@ import string
 
 import pytest
 
-from mirix_app.capture.privacy import MARKER, redact
+from mirix_app.safety.redaction import redact
+from mirix_app.safety.secrets import MARKER
 from tests.reliability.redaction_corpus import false_positives, lines
 from tests.reliability.test_secrets_scan import (
     ALL_SEEDS,

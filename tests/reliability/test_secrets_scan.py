@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mirix_app.capture.privacy import MARKER, luhn_ok, redact
+from mirix_app.safety.redaction import redact
+from mirix_app.safety.secrets import MARKER, luhn_ok
 from tests.capture.conftest import QtWindows, xvfb
 from tests.reliability.sandbox import FAST_AGENT, PYTHON, App, write_settings
 

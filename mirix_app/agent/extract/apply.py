@@ -32,14 +32,14 @@ from mirix_app.agent.extract.events import Events, find_events
 from mirix_app.agent.extract.facts import KeyFact, find_facts
 from mirix_app.agent.extract.resources import Resource, find_resources
 from mirix_app.agent.extract.text import content_words
-from mirix_app.agent.routing import mask_secrets
 from mirix_app.memory.clock import parse_time, to_iso
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.safety.secrets import mask_secrets
 
 if TYPE_CHECKING:
     from mirix_app.agent.managers import Applied
-    from mirix_app.agent.routing import Route
+    from mirix_app.agent.signals import Route
     from mirix_app.memory.core import Batch
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Key facts on a screen: labelled values ("Booking reference: K7Q2ZP", "Seat: 14A"), codes named
 in prose ("flight TP1947", "order 5521", "gate A14") and rates ("rate limit 120 requests per
 minute"). A fact is kept on the resource or entity it belongs to (see apply.py). Values the capture
-or routing masked as secrets are never facts. Pure functions, no model.
+or signals masked as secrets are never facts. Pure functions, no model.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from mirix_app.agent.extract.events import chat_line
 from mirix_app.agent.extract.text import STOP, lines_of, plausible
-from mirix_app.agent.routing import SECRET_MARK, find_secrets
+from mirix_app.safety.secrets import find_secrets, has_marker
 
 # "Label: value" with a short label; several on one line ("Passenger: Alex Morgan Seat: 14A").
 _LABEL = re.compile(
@@ -73,7 +73,7 @@ class KeyFact:
 
 def _useful(value: str) -> bool:
     v = value.strip()
-    if not v or _SKIP_VALUE.match(v) or SECRET_MARK in v or "[REDACTED]" in v.upper():
+    if not v or _SKIP_VALUE.match(v) or has_marker(v):
         return False
     if find_secrets(v):
         return False

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from mirix_app.agent.extract.entities import MAIL_APPS
 from mirix_app.agent.extract.text import lines_of, plausible
-from mirix_app.agent.routing import DOC_APPS
+from mirix_app.agent.signals import DOC_APPS
 
 BROWSERS = frozenset(
     [
