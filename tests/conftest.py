@@ -38,3 +38,15 @@ def core(paths) -> Iterator[object]:  # type: ignore[no-untyped-def]
     c = MemoryCore.open(paths)
     yield c
     c.close()
+
+
+@pytest.fixture
+def scripted_backend() -> Iterator[type]:
+    """The scripted test model (tests/fakes.py) registered as the "scripted" backend for one
+    test: the app itself never registers it."""
+    from mirix_app.agent import models
+    from tests.fakes import ScriptedModel
+
+    models.register(ScriptedModel)
+    yield ScriptedModel
+    models.BACKENDS.pop(ScriptedModel.backend, None)

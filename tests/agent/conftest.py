@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mirix_app.agent.models import Request, ScriptedModel
+from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.pipeline import Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem

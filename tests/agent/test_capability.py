@@ -26,7 +26,8 @@ from mirix_app.agent.capability import (
     run_check,
     save_result,
 )
-from mirix_app.agent.models import LlamaCppModel, OpenAICompatModel, Request, ScriptedModel
+from mirix_app.agent.models import LlamaCppModel, OpenAICompatModel
+from tests.fakes import Request, ScriptedModel
 from mirix_app.paths import Paths
 
 _DRAFT = re.compile(r"Draft answer:\n<data>\n(.*?)\n</data>", re.S)

@@ -12,14 +12,8 @@ import pytest
 
 from mirix_app.agent import prompts
 from mirix_app.agent.chat import ChatAgent, topics
-from mirix_app.agent.models import (
-    ModelError,
-    OpenAICompatModel,
-    ScriptedModel,
-    StructuredOutputError,
-    backends,
-    parse_structured,
-)
+from mirix_app.agent.models import ModelError, OpenAICompatModel, StructuredOutputError, backends, parse_structured
+from tests.fakes import ScriptedModel
 from mirix_app.agent.settings import (
     KeyringUnavailable,
     ModelSettings,
@@ -50,7 +44,7 @@ def test_parse_structured_validates() -> None:
         parse_structured('{"notes": []}', prompts.extract_schema(2))
 
 
-def test_registry_and_scripted_streaming() -> None:
+def test_registry_and_scripted_streaming(scripted_backend: type) -> None:
     assert {"llama", "openai", "scripted"} <= set(backends())
     m = ScriptedModel(["hello there world"])
     pieces = list(m.stream([{"role": "user", "content": "hi"}]))
@@ -167,6 +161,15 @@ def test_api_key_without_keyring_is_refused_with_a_fallback(
     assert get_api_key("http://x/v1") is None
     monkeypatch.setenv("MIRIX_API_KEY", "from-env")
     assert get_api_key("http://x/v1") == "from-env"
+
+
+def test_the_app_cannot_build_the_scripted_model() -> None:
+    """The scripted model lives in tests/fakes.py: not a backend the app registers."""
+    from mirix_app.errors import InvalidInput
+
+    assert "scripted" not in backends()
+    with pytest.raises(InvalidInput):
+        make_model(ModelSettings(backend="scripted"), shared=False)
 
 
 def test_make_model_shares_one_instance() -> None:

@@ -12,14 +12,8 @@ from typing import Any
 import pytest
 
 from mirix_app.agent import prompts
-from mirix_app.agent.models import (
-    Cancelled,
-    ChatMessage,
-    Model,
-    Request,
-    ScriptedModel,
-    http_penalties,
-)
+from mirix_app.agent.models import Cancelled, ChatMessage, Model, http_penalties
+from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.phrasing import (
     PHRASE_STOPS,
     StreamGuard,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mirix_app.agent.managers import UNSORTED
-from mirix_app.agent.models import Request, ScriptedModel
+from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.pipeline import Pipeline, ProcessingJob
 from mirix_app.agent.signals import numbered_steps, route
 from mirix_app.agent.statements import user_facts

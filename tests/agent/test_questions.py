@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mirix_app.agent.managers import Action, Applied, Candidate, apply
-from mirix_app.agent.models import Request, ScriptedModel
+from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.pipeline import OLD_QUESTIONS_KEY, Pipeline, mark_old_questions
 from mirix_app.agent.signals import route
 from mirix_app.agent.statements import is_question, stated, user_facts

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mirix_app.agent.extract import sessions
-from mirix_app.agent.models import Request, ScriptedModel
+from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.pipeline import Foreground, Pipeline, ProcessingJob
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.clock import to_iso

@@ -159,7 +159,8 @@ def scripted_model(rng: random.Random) -> Any:
     """Notes that repeat each item's last line (grounded) with a fact for walks; one reply in
     five is garbage (after the retries some items go the unsorted/retry-later way). Every reply
     takes a little time, as a model would."""
-    from mirix_app.agent.models import Request, ScriptedModel
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find tests/
+    from tests.fakes import Request, ScriptedModel
 
     def reply(req: Request) -> Any:
         time.sleep(rng.uniform(0.02, 0.12))

@@ -31,7 +31,7 @@ import pytest
 
 from mirix_app.safety import injection
 from mirix_app.agent.chat import ChatAgent
-from mirix_app.agent.models import ScriptedModel
+from tests.fakes import ScriptedModel
 from mirix_app.agent.pipeline import Pipeline
 from mirix_app.memory.types import Source
 from tests.reliability.test_prompt_injection import (

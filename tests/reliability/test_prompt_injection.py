@@ -33,7 +33,8 @@ import pytest
 from mirix_app.safety import injection
 from mirix_app.safety.secrets import find_secrets
 from mirix_app.agent.chat import ChatAgent
-from mirix_app.agent.models import ChatMessage, LlamaCppModel, Model, Request, ScriptedModel
+from mirix_app.agent.models import ChatMessage, LlamaCppModel, Model
+from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.pipeline import Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.config import Settings

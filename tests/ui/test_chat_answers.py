@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from mirix_app.agent.chat import ChatAgent
-from mirix_app.agent.models import ScriptedModel
+from tests.fakes import ScriptedModel
 from mirix_app.ui.adapters import AgentAdapter
 from mirix_app.ui.services import Services
 
