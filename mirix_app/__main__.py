@@ -32,31 +32,9 @@ def main() -> int:
     if message is not None:
         print(message, file=sys.stderr)
         return NO_DISPLAY_EXIT
-    try:
-        from mirix_app.ui.app import run
-    except ModuleNotFoundError as e:
-        if e.name and e.name.startswith("mirix_app.ui"):
-            return _placeholder()
-        raise
+    from mirix_app.ui.app import run
+
     return run(sys.argv)
-
-
-def _placeholder() -> int:
-    """Until the main window lands: a window that says what works today."""
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    from mirix_app.paths import Paths
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    box = QMessageBox()
-    box.setWindowTitle("mirix")
-    box.setText(
-        "mirix-app: the memory core is ready; the window is on its way.\n\n"
-        f"Your data folder: {Paths.default().data}\n"
-        "Use the `mirix` command meanwhile (mirix --help)."
-    )
-    box.show()
-    return int(app.exec())
 
 
 if __name__ == "__main__":

@@ -14,20 +14,25 @@ from typing import Any
 
 from mirix_app import __version__
 from mirix_app.errors import InvalidInput, MirixError
+from mirix_app.logs import setup_logging
 from mirix_app.paths import Paths, set_home
 
 log = logging.getLogger(__name__)
 
 # Modules that add their own subcommands: each has `register(subparsers) -> None` and sets
-# `func=callable(args) -> int` on its parsers. Missing modules are skipped.
+# `func=callable(args) -> int` on its parsers. Every one is part of the app: a missing one is a
+# broken install, reported as such (not skipped).
 COMMAND_MODULES = (
     "mirix_app.memory.commands",
     "mirix_app.capture.commands",
     "mirix_app.agent.commands",
     "mirix_app.agent.digest",
-    "mirix_app.ui.commands",
     "mirix_app.commands_extra",
 )
+
+
+class BrokenInstall(MirixError):
+    """A module the command line lists is missing."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,38 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
             module = importlib.import_module(name)
         except ModuleNotFoundError as e:
             if e.name and name.startswith(e.name):
-                continue
+                raise BrokenInstall(
+                    f"the command module {name} is missing: this install of mirix is incomplete",
+                    "reinstall mirix-app (pip install --force-reinstall mirix-app)",
+                ) from e
             raise
         module.register(sub)
     return parser
 
 
-def setup_logging(paths: Paths, verbose: bool = False) -> None:
-    """Rotating log file in the user log dir. Captured text and secrets are never logged."""
-    from logging.handlers import RotatingFileHandler
-
-    root = logging.getLogger()
-    for h in [h for h in root.handlers if getattr(h, "_mirix", False)]:
-        if Path(getattr(h, "baseFilename", "")) == paths.log_file.absolute():
-            return
-        root.removeHandler(h)  # the data dir moved (--data-dir): log there instead
-        h.close()
-    paths.ensure()
-    handler = RotatingFileHandler(
-        paths.log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler._mirix = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    if verbose:
-        err = logging.StreamHandler()
-        err.setLevel(logging.INFO)
-        root.addHandler(err)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except BrokenInstall as e:
+        return _report(e)
     args = parser.parse_args(argv)
     if args.data_dir:
         set_home(args.data_dir)
@@ -99,15 +86,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             set_session_passphrase(ask_passphrase(new=e.new))
             return int(func(args) or 0)
     except MirixError as e:
-        print(f"error: {e.message}", file=sys.stderr)
-        if e.hint:
-            print(f"  hint: {e.hint}", file=sys.stderr)
-        return 1
+        return _report(e)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _report(e: MirixError) -> int:
+    print(f"error: {e.message}", file=sys.stderr)
+    if e.hint:
+        print(f"  hint: {e.hint}", file=sys.stderr)
+    return 1
 
 
 def ask_passphrase(*, new: bool) -> str:
@@ -124,10 +115,6 @@ def ask_passphrase(*, new: bool) -> str:
     if not phrase:
         raise InvalidInput("no passphrase given")
     return phrase
-
-
-def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -143,7 +143,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         finally:
             core.close()
     if args.json:
-        from mirix_app.cli import print_json
+        from mirix_app.output import print_json
 
         print_json(reply)
     else:
@@ -405,7 +405,7 @@ def cmd_model_servers(args: argparse.Namespace) -> int:
         settings.save(paths)
     servers = discovery.discover(ms.servers, include_missing=True)
     if args.json:
-        from mirix_app.cli import print_json
+        from mirix_app.output import print_json
 
         print_json([s.to_dict() for s in servers if s.found or args.all])
         return 0
@@ -438,7 +438,7 @@ def cmd_model_catalogue(args: argparse.Namespace) -> int:
         print(ref.describe(), file=sys.stderr)
     rows = catalogue.estimates(paths)
     if args.json:
-        from mirix_app.cli import print_json
+        from mirix_app.output import print_json
 
         print_json(
             [

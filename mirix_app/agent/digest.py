@@ -358,7 +358,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
             details = str(m.fields["details"]) if m else ""
             mid = m.id if m else None
     if args.json:
-        from mirix_app.cli import print_json
+        from mirix_app.output import print_json
 
         print_json(
             {

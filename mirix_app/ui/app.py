@@ -250,7 +250,7 @@ def run(argv: Sequence[str]) -> int:
     if not single.listen():
         log.warning("could not claim the single-instance socket %s", name)
     try:
-        from mirix_app.cli import setup_logging
+        from mirix_app.logs import setup_logging
 
         setup_logging(paths)
     except Exception:  # logging must never stop the app

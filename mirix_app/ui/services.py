@@ -13,13 +13,15 @@ import importlib
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from mirix_app.agent import settings as model_settings
+from mirix_app.capture.settings import CaptureSettings
 from mirix_app.config import Settings
 from mirix_app.errors import MirixError
 from mirix_app.memory.clock import now_iso, to_iso
@@ -34,19 +36,7 @@ from mirix_app.paths import Paths
 
 log = logging.getLogger(__name__)
 
-# Fallback defaults of the sections the UI edits, used only when the capture or agent package is
-# missing; when present, their own settings classes give the defaults and validate what is saved.
-KEYRING_SERVICE = "mirix-app-model"
-CAPTURE_DEFAULTS: dict[str, Any] = {
-    "interval_seconds": 3.0,
-    "exclude_apps": [],
-    "exclude_titles": [],
-    "default_exclusions": True,
-    "keep_screenshots": False,
-    "retention_days": 30.0,
-    "storage_budget_mb": 1024.0,
-}
-MODEL_DEFAULTS: dict[str, Any] = {"backend": "llama", "path": "", "endpoint": "", "model": ""}
+# The [capture] and [model] defaults come from their settings classes; [ui] has only these.
 UI_DEFAULTS: dict[str, Any] = {"consent_at": "", "start_at_login": False}
 MIN_PREFIX = 3  # letters of a last word before search-as-you-type matches it as a prefix
 _WORD = re.compile(r"\w+")
@@ -81,6 +71,31 @@ class ChatChunk:
     kind: str = "append"
 
 
+class CaptureService(Protocol):
+    """What the UI asks of capture (ui/adapters.CaptureAdapter). `monitors` and
+    `apply_settings` are optional: looked up with getattr."""
+
+    def status(self) -> CaptureStatus: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def pause(self, minutes: int | None) -> None: ...
+    def resume(self) -> None: ...
+
+
+class AgentService(Protocol):
+    """What the UI asks of the agent (ui/adapters.AgentAdapter). `process` and
+    `apply_settings` are optional: looked up with getattr."""
+
+    def status(self) -> ModelStatus: ...
+    def load(self, progress: Callable[[int, int], None] | None = None) -> None: ...
+    def chat(self, question: str, cancel: Any = None) -> Iterator[ChatChunk]: ...
+    def ask(
+        self, question: str, mode: str | None = None, remember: bool = True
+    ) -> dict[str, Any]: ...
+    def chat_mode(self) -> str: ...
+    def stop(self) -> None: ...
+
+
 def local_day_bounds(day: datetime) -> tuple[str, str]:
     """The UTC ISO bounds [start, end) of the local calendar day containing `day`."""
     start = day.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -103,14 +118,14 @@ class Services:
         core: MemoryCore,
         *,
         settings: Settings | None = None,
-        capture: Any = None,
-        agent: Any = None,
+        capture: CaptureService | None = None,
+        agent: AgentService | None = None,
     ) -> None:
         self.core = core
         self.paths: Paths = core.paths
         self.settings = settings or core.settings
-        self.capture = capture
-        self.agent = agent
+        self.capture: CaptureService | None = capture
+        self.agent: AgentService | None = agent
         self._lock = threading.RLock()
         self._paused_until: float | None = None  # used when no capture service is present
         self._paused_forever = False
@@ -299,11 +314,9 @@ class Services:
         """The [name] table as the settings page shows it: defaults, then what is saved."""
         defaults: dict[str, Any] = {}
         if name == "capture":
-            cs = _try_attr("mirix_app.capture.settings", "CaptureSettings")
-            defaults = cs().to_dict() if cs else dict(CAPTURE_DEFAULTS)
+            defaults = CaptureSettings().to_dict()
         elif name == "model":
-            ms = _try_attr("mirix_app.agent.settings", "ModelSettings")
-            defaults = dataclasses.asdict(ms()) if ms else dict(MODEL_DEFAULTS)
+            defaults = dataclasses.asdict(model_settings.ModelSettings())
         elif name == "ui":
             defaults = dict(UI_DEFAULTS)
         have = self.settings.extra.get(name, {})
@@ -317,14 +330,10 @@ class Services:
             current = fresh.extra.get(name, {})
             merged = {**(current if isinstance(current, dict) else {}), **values}
             if name == "capture":
-                cs = _try_attr("mirix_app.capture.settings", "CaptureSettings")
-                if cs:
-                    cs.from_dict(merged)
+                CaptureSettings.from_dict(merged)
             elif name == "model":
-                ms = _try_attr("mirix_app.agent.settings", "ModelSettings")
-                if ms:
-                    fresh.extra["model"] = merged
-                    ms.from_settings(fresh)
+                fresh.extra["model"] = merged
+                model_settings.ModelSettings.from_settings(fresh)
             fresh.extra[name] = merged
             path = fresh.save(self.paths)
             self.settings.extra[name] = merged
@@ -339,30 +348,16 @@ class Services:
 
     # The model endpoint's API key lives in the OS keyring (agent.settings), never in the file.
     def set_api_key(self, endpoint: str, key: str) -> None:
-        mod = _try_module("mirix_app.agent.settings")
-        if mod is not None:
-            if key:
-                mod.set_api_key(endpoint, key)
-            else:
-                mod.delete_api_key(endpoint)
-            return
-        import keyring
-
         if key:
-            keyring.set_password(KEYRING_SERVICE, endpoint, key)
+            model_settings.set_api_key(endpoint, key)
         else:
-            with contextlib.suppress(Exception):
-                keyring.delete_password(KEYRING_SERVICE, endpoint)
+            model_settings.delete_api_key(endpoint)
 
     def has_api_key(self, endpoint: str) -> bool:
-        mod = _try_module("mirix_app.agent.settings")
         try:
-            if mod is not None:
-                return bool(mod.get_api_key(endpoint))
-            import keyring
-
-            return bool(keyring.get_password(KEYRING_SERVICE, endpoint))
-        except Exception:
+            return bool(model_settings.get_api_key(endpoint))
+        except Exception as e:  # a broken keyring backend: say "no key", the field stays empty
+            log.warning("keyring lookup failed: %s", type(e).__name__)
             return False
 
     def keyring_status(self) -> tuple[bool, str]:
@@ -433,13 +428,12 @@ class Services:
         model endpoints' keyring entries, for good. Capture stops first."""
         self.stop_capture()
         self.core.delete_everything()
-        mod = _try_module("mirix_app.agent.settings")
-        if mod is not None:
-            roles = [mod.ModelSettings.from_settings(self.settings)]
-            with contextlib.suppress(Exception):
-                roles += [mod.ModelSettings.for_role(self.settings, r) for r in ("chat", "agent")]
-            for endpoint in {ms.endpoint for ms in roles if ms.endpoint}:
-                mod.delete_api_key(endpoint)
+        mod = model_settings
+        roles = [mod.ModelSettings.from_settings(self.settings)]
+        with contextlib.suppress(Exception):
+            roles += [mod.ModelSettings.for_role(self.settings, r) for r in ("chat", "agent")]
+        for endpoint in {ms.endpoint for ms in roles if ms.endpoint}:
+            mod.delete_api_key(endpoint)
 
     # -- capture -----------------------------------------------------------------------------
     @property
@@ -558,9 +552,7 @@ class Services:
     # the download controls, which only set flags and read counters.
     def model_roles(self) -> dict[str, dict[str, Any]]:
         """{"chat": fields, "agent": fields} of each role's model as configured."""
-        ms = _try_attr("mirix_app.agent.settings", "ModelSettings")
-        if ms is None:
-            return {}
+        ms = model_settings.ModelSettings
         return {role: ms.for_role(self.settings, role).model_fields() for role in ("chat", "agent")}
 
     def use_model(self, role: str, fields: dict[str, Any]) -> None:
@@ -666,18 +658,6 @@ class Services:
     @staticmethod
     def schema(mtype: MemoryType) -> list[tuple[str, str]]:
         return [(name, spec.kind) for name, spec in SCHEMAS[mtype].items()]
-
-
-def _try_module(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def _try_attr(module: str, attr: str) -> Any:
-    mod = _try_module(module)
-    return getattr(mod, attr, None) if mod is not None else None
 
 
 def _optional_service(module: str, factory: str, svc: Services) -> Any:

@@ -15,7 +15,7 @@ NEEDLE = "Quetzal-Marmalade-Needle"
 
 
 def test_delete_everything_clears_logs_caches_screenshots_and_backups(core: Any) -> None:
-    from mirix_app.cli import setup_logging
+    from mirix_app.logs import setup_logging
     from mirix_app.memory.core import MemoryCore
 
     paths = core.paths

@@ -53,7 +53,7 @@ STEP = textwrap.dedent(
             (paths.cache / "capability").mkdir(parents=True, exist_ok=True)
             (paths.cache / "capability" / "m.json").write_text("{}")
             import logging
-            from mirix_app.cli import setup_logging
+            from mirix_app.logs import setup_logging
             setup_logging(paths)
             logging.getLogger("mirix_app").info("a line in the log")
         out["memories"] = sum(core.store.count().values())
