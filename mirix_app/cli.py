@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from mirix_app import __version__
 from mirix_app.errors import InvalidInput, MirixError

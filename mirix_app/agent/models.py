@@ -484,6 +484,7 @@ class LlamaCppModel(Model):
         self._error: str | None = None
         self._error_file: tuple[int, int] | None = None  # the file's (size, mtime) at the error
         self.lock = threading.RLock()  # a Llama context is not thread-safe
+        self.load_seconds = 0.0
 
     @classmethod
     def settings_key(cls, ms: ModelSettings) -> tuple[Any, ...]:
@@ -492,7 +493,6 @@ class LlamaCppModel(Model):
     @classmethod
     def from_settings(cls, ms: ModelSettings) -> Model:
         return cls(ms.path or None, n_ctx=ms.n_ctx, n_threads=ms.n_threads)
-        self.load_seconds = 0.0
 
     @property
     def name(self) -> str:

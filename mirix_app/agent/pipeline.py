@@ -59,15 +59,15 @@ from mirix_app.agent.models import (
     ModelUnavailable,
     StructuredOutputError,
 )
+from mirix_app.agent.settings import AgentSettings
 from mirix_app.agent.signals import LineMemory, Route, clean_lines, route, trim_text
 from mirix_app.agent.statements import asked_by_user, stated, unquoted, user_facts
-from mirix_app.agent.settings import AgentSettings
 from mirix_app.errors import ModelMissing
-from mirix_app.safety.secrets import mask_secrets
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.search import QUESTION_EVENT, QUESTION_TAG
 from mirix_app.memory.types import Memory, MemoryType
+from mirix_app.safety.secrets import mask_secrets
 
 log = logging.getLogger(__name__)
 

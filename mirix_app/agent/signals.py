@@ -12,12 +12,20 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from mirix_app.agent.statements import Fact, asked_by_user, is_question, stated, unquoted, user_facts
+from mirix_app.agent.statements import (
+    Fact,
+    asked_by_user,
+    is_question,
+    stated,
+    unquoted,
+    user_facts,
+)
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.search import QUESTION_EVENT  # the mark search demotes by
 from mirix_app.memory.types import MemoryType
 from mirix_app.safety import injection
 from mirix_app.safety.secrets import SecretMatch, find_secrets, mask_secrets
+
 
 # -- OCR trimming ----------------------------------------------------------------------------------
 class LineMemory:

@@ -46,9 +46,9 @@ from mirix_app.capture.settings import CaptureSettings
 from mirix_app.capture.storage import ScreenshotStore
 from mirix_app.capture.windows import NullAdapter, WindowAdapter, WindowInfo
 from mirix_app.errors import InvalidInput
-from mirix_app.safety.redaction import redact, redact_spans
 from mirix_app.memory.clock import new_id, now_iso
 from mirix_app.memory.inbox import InboxItem
+from mirix_app.safety.redaction import redact, redact_spans
 
 if TYPE_CHECKING:
     from mirix_app.memory.core import MemoryCore

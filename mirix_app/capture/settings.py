@@ -13,6 +13,44 @@ from mirix_app.errors import InvalidInput
 SECTION = "capture"
 
 
+@dataclass(frozen=True)
+class Range:
+    """The allowed values of a numeric setting: `low` to `high` (None = no upper bound).
+    `note` names a special value at the bottom ("0 = never")."""
+
+    low: float
+    high: float | None = None
+    low_open: bool = False  # the value must be above `low`, not equal to it
+    note: str = ""
+
+    def ok(self, value: float) -> bool:
+        # NaN fails every comparison, so it is refused too.
+        above = value > self.low if self.low_open else value >= self.low
+        return above and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        low = f"above {self.low:g}" if self.low_open else f"at least {self.low:g}"
+        out = low if self.high is None else f"{low} and at most {self.high:g}"
+        return f"{out} ({self.note})" if self.note else out
+
+
+# The one source of the numeric [capture] ranges: the validator checks them and the settings page
+# sets its spin boxes from them. Lower bounds are what the validator has always allowed (a file
+# that loaded before still loads); upper bounds are what the settings page offered.
+RANGES: dict[str, Range] = {
+    "interval_seconds": Range(0.1, 3600.0),
+    "idle_after_seconds": Range(0.0, note="0 = never skip"),
+    "block_threshold": Range(1),
+    "min_changed_blocks": Range(1),
+    "ocr_min_confidence": Range(0.0, 100.0),
+    "ocr_timeout_seconds": Range(0.0, low_open=True),
+    "screenshot_quality": Range(1, 100),
+    "screenshot_max_width": Range(16),
+    "retention_days": Range(0.0, 3650.0),
+    "storage_budget_mb": Range(0.0, 1_000_000.0),
+}
+
+
 @dataclass
 class CaptureSettings:
     # Scheduling
@@ -61,22 +99,11 @@ class CaptureSettings:
         return s
 
     def validate(self, source: str = "settings") -> None:
-        checks: list[tuple[bool, str, str]] = [
-            (self.interval_seconds >= 0.1, "interval_seconds", "at least 0.1"),
-            (self.idle_after_seconds >= 0, "idle_after_seconds", "0 (never skip) or more"),
-            (self.block_threshold >= 1, "block_threshold", "positive"),
-            (self.min_changed_blocks >= 1, "min_changed_blocks", "positive"),
-            (0 <= self.ocr_min_confidence <= 100, "ocr_min_confidence", "0..100"),
-            (self.ocr_timeout_seconds > 0, "ocr_timeout_seconds", "above 0"),
-            (self.screenshot_format in ("webp", "jpeg"), "screenshot_format", "webp or jpeg"),
-            (1 <= self.screenshot_quality <= 100, "screenshot_quality", "1..100"),
-            (self.screenshot_max_width >= 16, "screenshot_max_width", "at least 16"),
-            (self.retention_days >= 0, "retention_days", "0 or more"),
-            (self.storage_budget_mb >= 0, "storage_budget_mb", "0 or more"),
-        ]
-        for ok, key, want in checks:
-            if not ok:  # NaN fails every comparison, so it lands here too
-                raise InvalidInput(f"{source}: capture.{key} must be {want}")
+        for key, rng in RANGES.items():
+            if not rng.ok(getattr(self, key)):
+                raise InvalidInput(f"{source}: capture.{key} must be {rng.describe()}")
+        if self.screenshot_format not in ("webp", "jpeg"):
+            raise InvalidInput(f"{source}: capture.screenshot_format must be webp or jpeg")
         for key in ("exclude_apps", "exclude_titles"):
             for pattern in getattr(self, key):
                 try:

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mirix_app.capture.settings import RANGES
 from mirix_app.ui.services import Services
 from mirix_app.ui.widgets import muted, page
 from mirix_app.ui.workers import Runner
@@ -46,6 +47,14 @@ from mirix_app.ui.workers import Runner
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _set_range(spin: QDoubleSpinBox, key: str) -> None:
+    """The spin box of capture.`key` allows what the validator allows (capture/settings.RANGES);
+    an open lower bound starts one step above it."""
+    rng = RANGES[key]
+    low = rng.low + spin.singleStep() if rng.low_open else rng.low
+    spin.setRange(low, rng.high if rng.high is not None else 1e9)
 
 
 class SettingsView(QWidget):
@@ -73,7 +82,7 @@ class SettingsView(QWidget):
         cap = QGroupBox("Capture")
         cf = QFormLayout(cap)
         self.interval = QDoubleSpinBox()
-        self.interval.setRange(0.5, 3600)
+        _set_range(self.interval, "interval_seconds")
         self.interval.setDecimals(1)
         self.interval.setSuffix(" s")
         cf.addRow("Capture every", self.interval)
@@ -111,12 +120,12 @@ class SettingsView(QWidget):
         self.keep_shots = QCheckBox("Keep screenshots (encrypted) for the timeline")
         sf.addRow("", self.keep_shots)
         self.retention = QDoubleSpinBox()
-        self.retention.setRange(1, 3650)
+        _set_range(self.retention, "retention_days")
         self.retention.setDecimals(0)
         self.retention.setSuffix(" days")
         sf.addRow("Keep screenshots for", self.retention)
         self.budget = QDoubleSpinBox()
-        self.budget.setRange(50, 1_000_000)
+        _set_range(self.budget, "storage_budget_mb")
         self.budget.setDecimals(0)
         self.budget.setSuffix(" MB")
         sf.addRow("Storage budget", self.budget)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.pipeline import Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem
+from tests.fakes import Request, ScriptedModel
 
 _ITEM = re.compile(r"^\[(\d+)\] [^\n]*\n(.*?)(?=^\[\d+\] |\n</data>)", re.M | re.S)
 

@@ -27,8 +27,8 @@ from mirix_app.agent.capability import (
     save_result,
 )
 from mirix_app.agent.models import LlamaCppModel, OpenAICompatModel
-from tests.fakes import Request, ScriptedModel
 from mirix_app.paths import Paths
+from tests.fakes import Request, ScriptedModel
 
 _DRAFT = re.compile(r"Draft answer:\n<data>\n(.*?)\n</data>", re.S)
 

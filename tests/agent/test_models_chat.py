@@ -12,8 +12,13 @@ import pytest
 
 from mirix_app.agent import prompts
 from mirix_app.agent.chat import ChatAgent, topics
-from mirix_app.agent.models import ModelError, OpenAICompatModel, StructuredOutputError, backends, parse_structured
-from tests.fakes import ScriptedModel
+from mirix_app.agent.models import (
+    ModelError,
+    OpenAICompatModel,
+    StructuredOutputError,
+    backends,
+    parse_structured,
+)
 from mirix_app.agent.settings import (
     KeyringUnavailable,
     ModelSettings,
@@ -24,6 +29,7 @@ from mirix_app.agent.settings import (
 from mirix_app.config import Settings
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.types import Source
+from tests.fakes import ScriptedModel
 
 
 # -- structured output -----------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import pytest
 
 from mirix_app.agent import prompts
 from mirix_app.agent.models import Cancelled, ChatMessage, Model, http_penalties
-from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.phrasing import (
     PHRASE_STOPS,
     StreamGuard,
@@ -21,6 +20,7 @@ from mirix_app.agent.phrasing import (
     phrase,
     verify,
 )
+from tests.fakes import Request, ScriptedModel
 
 ID1 = "sem_01HZX3V4K5M6N7P8Q9R0S1T2U3"
 ID2 = "epi_01HZX3V4K5M6N7P8Q9R0S1T2U4"

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from mirix_app.agent.managers import UNSORTED
-from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.pipeline import Pipeline, ProcessingJob
+from mirix_app.agent.settings import AgentSettings
 from mirix_app.agent.signals import numbered_steps, route
 from mirix_app.agent.statements import user_facts
-from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.store import Filters
 from mirix_app.memory.types import MemoryType, Source
 from mirix_app.safety.secrets import MARKER, find_secrets
+from tests.fakes import Request, ScriptedModel
 
 from .conftest import echo_notes, items_in, run
 

@@ -12,15 +12,16 @@ from typing import Any
 import pytest
 
 from mirix_app.agent.managers import Action, Applied, Candidate, apply
-from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.pipeline import OLD_QUESTIONS_KEY, Pipeline, mark_old_questions
+from mirix_app.agent.settings import AgentSettings
 from mirix_app.agent.signals import route
 from mirix_app.agent.statements import is_question, stated, user_facts
-from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.search import QUESTION_TAG
 from mirix_app.memory.store import Filters
 from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.safety.secrets import MARKER
+from tests.fakes import Request, ScriptedModel
 
 from .conftest import echo_notes, items_in
 

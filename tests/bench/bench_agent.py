@@ -96,8 +96,8 @@ def bench_locomo(model: Any, args: argparse.Namespace, tmp: Path) -> None:
 
     from mirix_app.agent.chat import ChatAgent
     from mirix_app.agent.pipeline import Pipeline, Progress
-    from mirix_app.agent.signals import Route
     from mirix_app.agent.settings import AgentSettings
+    from mirix_app.agent.signals import Route
     from mirix_app.memory import ingest
 
     data = json.loads(LOCOMO.read_text())[: args.conversations]

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from mirix_app.capture.privacy import ExclusionRules
+from mirix_app.capture.windows import WindowInfo
 from mirix_app.safety.redaction import redact
 from mirix_app.safety.secrets import MARKER, luhn_ok
-from mirix_app.capture.windows import WindowInfo
 from tests.capture.conftest import QtWindows
 
 CARD = "4111 1111 1111 1111"  # Visa test number, Luhn-valid

@@ -19,13 +19,18 @@ import pytest
 
 from mirix_app.agent import prompts
 from mirix_app.agent.managers import UNSORTED, Candidate, CoreManager, make_managers
-from mirix_app.agent.models import ModelError, OpenAICompatModel, StructuredOutputError, parse_structured
-from tests.fakes import ScriptedModel
+from mirix_app.agent.models import (
+    ModelError,
+    OpenAICompatModel,
+    StructuredOutputError,
+    parse_structured,
+)
 from mirix_app.agent.pipeline import Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.transfer import export_lines
 from mirix_app.memory.types import MemoryType, Source
+from tests.fakes import ScriptedModel
 
 from .fuzz_data import (
     Case,

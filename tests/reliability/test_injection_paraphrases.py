@@ -29,11 +29,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from mirix_app.safety import injection
 from mirix_app.agent.chat import ChatAgent
-from tests.fakes import ScriptedModel
 from mirix_app.agent.pipeline import Pipeline
 from mirix_app.memory.types import Source
+from mirix_app.safety import injection
+from tests.fakes import ScriptedModel
 from tests.reliability.test_prompt_injection import (
     AT,
     CASES,

@@ -30,17 +30,17 @@ from typing import Any
 
 import pytest
 
-from mirix_app.safety import injection
-from mirix_app.safety.secrets import find_secrets
 from mirix_app.agent.chat import ChatAgent
 from mirix_app.agent.models import ChatMessage, LlamaCppModel, Model
-from tests.fakes import Request, ScriptedModel
 from mirix_app.agent.pipeline import Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.config import Settings
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.safety import injection
+from mirix_app.safety.secrets import find_secrets
+from tests.fakes import Request, ScriptedModel
 
 AT = "2024-05-01T10:00:00Z"
 BANK = "Bk7781-harbour-Lantern"  # high

@@ -7,9 +7,9 @@ import threading
 from typing import Any
 
 from mirix_app.agent.chat import ChatAgent
-from tests.fakes import ScriptedModel
 from mirix_app.ui.adapters import AgentAdapter
 from mirix_app.ui.services import Services
+from tests.fakes import ScriptedModel
 
 TIMEOUT = 20_000
 

@@ -129,3 +129,25 @@ def test_export_import_and_delete_everything(
         s.import_from(out)
     assert sum(core.store.count().values()) == len(lines)
     assert core.reveal_secret(sample["vault"]) == "s3cr3t-Staging!42"
+
+
+def test_spin_boxes_take_their_ranges_from_the_validator(window: Any) -> None:
+    """One source of truth (capture/settings.RANGES): what a spin box offers, the validator
+    accepts, and the ends of a spin box are the ends of the range."""
+    from mirix_app.capture.settings import RANGES, CaptureSettings
+    from mirix_app.errors import InvalidInput
+
+    s = window.settings
+    for key, spin in (
+        ("interval_seconds", s.interval),
+        ("retention_days", s.retention),
+        ("storage_budget_mb", s.budget),
+    ):
+        rng = RANGES[key]
+        assert spin.minimum() == rng.low and spin.maximum() == rng.high, key
+        CaptureSettings.from_dict({key: spin.minimum()})
+        CaptureSettings.from_dict({key: spin.maximum()})
+        with pytest.raises(InvalidInput):
+            CaptureSettings.from_dict({key: spin.maximum() + 1})
+        with pytest.raises(InvalidInput):
+            CaptureSettings.from_dict({key: spin.minimum() - 1})
