@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import stat
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mirix_app.paths import Paths
+
+log = logging.getLogger(__name__)
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -108,6 +111,7 @@ def check_display() -> Check:
             f"{len(mons)} monitor(s): " + ", ".join(f"{m['width']}x{m['height']}" for m in mons),
         )
     except Exception as e:
+        log.info("doctor: screen capture check failed (%s)", type(e).__name__)
         return Check(
             "screen capture",
             WARN,
@@ -124,6 +128,7 @@ def check_keyring() -> Check:
 
         backend = keyring.get_keyring()
     except Exception as e:
+        log.info("doctor: keyring does not load (%s)", type(e).__name__)
         return Check("keyring", FAIL, f"keyring does not load: {e}", "pip install keyring")
     if isinstance(backend, fail.Keyring) or "fail" in type(backend).__module__:
         if os.environ.get("MIRIX_PASSPHRASE"):
@@ -171,6 +176,7 @@ def check_model(paths: Paths) -> Check:
     try:
         model = Settings.load(paths).extra.get("model", {})
     except Exception as e:
+        log.info("doctor: settings unreadable (%s)", type(e).__name__)
         return Check(
             "language model", FAIL, f"settings unreadable: {e}", f"fix {paths.settings_file}"
         )
@@ -186,6 +192,7 @@ def check_model(paths: Paths) -> Check:
             httpx.get(str(endpoint).rstrip("/") + "/models", timeout=3)
             return Check("language model", OK, f"endpoint {endpoint} answers")
         except Exception as e:
+            log.info("doctor: model endpoint does not answer (%s)", type(e).__name__)
             return Check(
                 "language model",
                 WARN,
@@ -294,6 +301,7 @@ def run_checks(paths: Paths) -> list[Check]:
         try:
             out.append(fn())
         except Exception as e:
+            log.warning("doctor: a check crashed (%s)", type(e).__name__)
             out.append(Check(getattr(fn, "__name__", "check"), FAIL, f"check crashed: {e}"))
     return out
 

@@ -13,6 +13,7 @@ This is the fallback for every model: a model may only rephrase it, after verifi
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ from mirix_app.agent.extract.times import TimeMention, find_times, format_day
 from mirix_app.memory.clock import parse_time
 from mirix_app.memory.store import STOP_WORDS
 from mirix_app.memory.types import Memory, MemoryType
+
+log = logging.getLogger(__name__)
 
 Embed = Callable[[Sequence[str]], Any]  # texts -> (n, d) array of unit vectors
 
@@ -598,8 +601,8 @@ def score_units(
             qv = vecs[0]
             for j, i in enumerate(top, 1):
                 units[i].similarity = float(qv @ vecs[j])
-        except Exception:  # the embedder is an aid: lexical scores still answer
-            pass
+        except Exception as e:  # the embedder is an aid: lexical scores still answer
+            log.debug("answer: unit similarity skipped (%s): lexical scores only", type(e).__name__)
     head = q.parts[0].head
     qnames = {n.lower().rstrip("'’s") for n in q.names}
     # A unit may answer what the unit before it asks or restates ("Why did you run again?" ->

@@ -266,7 +266,8 @@ class Pipeline:
 
             try:
                 result = capability.cached_mode(self.model, self.core.paths)
-            except Exception:  # never let the check's cache stop the pipeline
+            except Exception as e:  # never let the check's cache stop the pipeline
+                log.debug("chat mode: capability cache unreadable (%s)", type(e).__name__)
                 result = None
             self._mode_read = (now, result.mode if result is not None else "unchecked")
         return self._mode_read[1]

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from mirix_app.config import Settings, check_value
 from mirix_app.errors import InvalidInput, MirixError
+
+log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "mirix-app-model"
 API_KEY_ENV = "MIRIX_API_KEY"
@@ -201,7 +204,8 @@ def _keyring_usable() -> bool:
 
     try:
         backend = keyring.get_keyring()
-    except Exception:
+    except Exception as e:
+        log.debug("keyring backend unusable (%s): API keys cannot be stored", type(e).__name__)
         return False
     return not isinstance(backend, fail.Keyring) and getattr(backend, "priority", 1) > 0
 

@@ -188,7 +188,8 @@ class X11Adapter:
     def _prop(self, win: Any, name: str) -> Any:
         try:
             p = win.get_full_property(self._atom(name), self._X.AnyPropertyType)
-        except Exception:
+        except Exception as e:
+            log.debug("X11: window property unreadable (%s)", type(e).__name__)
             return None
         return p.value if p is not None else None
 
@@ -208,8 +209,8 @@ class X11Adapter:
             if cls:
                 app = cls[1] or cls[0]
                 classes = tuple(c for c in cls if c)
-        except Exception:
-            pass
+        except Exception as e:
+            log.debug("X11: window class unreadable (%s)", type(e).__name__)
         pid = None
         v = self._prop(win, "_NET_WM_PID")
         if v is not None and len(v):
@@ -233,7 +234,8 @@ class X11Adapter:
                 c = self._client(child, depth + 1)
                 if c is not None:
                     return c
-        except Exception:
+        except Exception as e:
+            log.debug("X11: window tree unreadable (%s)", type(e).__name__)
             return None
         return None
 
@@ -272,7 +274,8 @@ class X11Adapter:
                 if client is None:
                     continue
                 out.append(self._info(top, client))
-            except Exception:
+            except Exception as e:
+                log.debug("X11: a window went away while listed (%s)", type(e).__name__)
                 continue  # the window went away while we looked
         return out
 
@@ -314,7 +317,8 @@ class X11Adapter:
             return None
         try:
             return float(self.root.screensaver_query_info().idle) / 1000.0
-        except Exception:
+        except Exception as e:
+            log.debug("X11: idle time unknown (%s)", type(e).__name__)
             return None
 
     def locked(self) -> bool | None:
@@ -322,7 +326,8 @@ class X11Adapter:
             if self._has_ss and self.root.screensaver_query_info().state == 1:
                 return True  # ScreenSaverOn: blanked or locked
             return any(LOCKERS.search(w.app) for w in self.visible()[-1:])
-        except Exception:
+        except Exception as e:
+            log.debug("X11: lock state unknown (%s)", type(e).__name__)
             return None
 
     def watch_focus(self, callback: Callable[[], None]) -> Callable[[], None] | None:
@@ -430,7 +435,8 @@ class WindowsAdapter:
         try:
             hwnd = self.user32.GetForegroundWindow()
             return self._info(hwnd) if hwnd else None
-        except Exception:
+        except Exception as e:
+            log.debug("Windows: active window unknown (%s)", type(e).__name__)
             return None
 
     def visible(self) -> list[WindowInfo]:
@@ -446,7 +452,8 @@ class WindowsAdapter:
                 return True
 
             self.user32.EnumWindows(proto(each), 0)
-        except Exception:
+        except Exception as e:
+            log.debug("Windows: window list unreadable (%s)", type(e).__name__)
             return []
         return list(reversed(out))  # EnumWindows goes top to bottom
 
@@ -457,13 +464,15 @@ class WindowsAdapter:
             if not self.user32.GetLastInputInfo(self._ct.byref(li)):
                 return None
             return float((self.kernel32.GetTickCount() - li.dwTime) & 0xFFFFFFFF) / 1000.0
-        except Exception:
+        except Exception as e:
+            log.debug("Windows: idle time unknown (%s)", type(e).__name__)
             return None
 
     def locked(self) -> bool | None:
         try:
             return not bool(self.user32.OpenInputDesktop(0, False, 0x0100))
-        except Exception:
+        except Exception as e:
+            log.debug("Windows: lock state unknown (%s)", type(e).__name__)
             return None
 
     def watch_focus(self, callback: Callable[[], None]) -> Callable[[], None] | None:
@@ -515,7 +524,8 @@ class MacAdapter:
                     )
                 )
             return list(reversed(out))  # front to back -> bottom to top
-        except Exception:
+        except Exception as e:
+            log.debug("macOS: window list unreadable (%s)", type(e).__name__)
             return []
 
     def active(self) -> WindowInfo | None:
@@ -530,14 +540,16 @@ class MacAdapter:
                     q.kCGEventSourceStateCombinedSessionState, q.kCGAnyInputEventType
                 )
             )
-        except Exception:
+        except Exception as e:
+            log.debug("macOS: idle time unknown (%s)", type(e).__name__)
             return None
 
     def locked(self) -> bool | None:
         try:
             d = self.q.CGSessionCopyCurrentDictionary()
             return bool(d and d.get("CGSSessionScreenIsLocked", 0))
-        except Exception:
+        except Exception as e:
+            log.debug("macOS: lock state unknown (%s)", type(e).__name__)
             return None
 
     def watch_focus(self, callback: Callable[[], None]) -> Callable[[], None] | None:

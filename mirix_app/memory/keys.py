@@ -150,7 +150,8 @@ def keyring_available() -> bool:
         from keyring.backends import fail
 
         return not isinstance(keyring.get_keyring(), fail.Keyring)
-    except Exception:
+    except Exception as e:
+        log.debug("keyring backend unusable (%s)", type(e).__name__)
         return False
 
 

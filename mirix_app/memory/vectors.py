@@ -297,6 +297,7 @@ def _serve(conn: Any, settings: VectorSettings, path: str) -> None:
         except MirixError as e:
             conn.send((False, (e.message, e.hint)))
         except Exception as e:
+            log.warning("vector helper: request failed (%s)", type(e).__name__)
             conn.send(
                 (
                     False,

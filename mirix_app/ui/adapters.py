@@ -237,7 +237,8 @@ class CaptureAdapter:
             with mss.MSS() if hasattr(mss, "MSS") else mss.mss() as s:
                 mons = s.monitors[1:]
             return [f"{m['width']}×{m['height']}" for m in mons]
-        except Exception:
+        except Exception as e:
+            log.debug("monitor list unavailable (%s)", type(e).__name__)
             return []
 
     def apply_settings(self, settings: Settings) -> None:
@@ -293,7 +294,8 @@ class AgentAdapter:
             try:
                 name = model.status().name
                 checked = capability.cached_mode(model, self.svc.paths)
-            except Exception:
+            except Exception as e:
+                log.debug("model role status unavailable (%s)", type(e).__name__)
                 name, checked = getattr(model, "name", "?"), None
             out[role] = f"{name} ({checked.mode})" if checked is not None else name
         return out
@@ -309,6 +311,7 @@ class AgentAdapter:
             try:
                 st = model.status()
             except Exception as e:
+                log.warning("model status failed (%s)", type(e).__name__)
                 return ModelStatus("error", str(e), roles=roles)
             if st.error:
                 return ModelStatus("error", st.error, roles=roles)

@@ -253,8 +253,8 @@ def run(argv: Sequence[str]) -> int:
         from mirix_app.logs import setup_logging
 
         setup_logging(paths)
-    except Exception:  # logging must never stop the app
-        pass
+    except Exception as e:  # logging must never stop the app
+        log.warning("log file unavailable (%s): logging to stderr only", type(e).__name__)
     theme.apply(qapp)
     from mirix_app.ui.unlock import open_services, show_fatal
 

@@ -5,6 +5,7 @@ Citations link to the memory and its source."""
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -26,6 +27,8 @@ from mirix_app.ui import theme
 from mirix_app.ui.services import ChatChunk, Services
 from mirix_app.ui.widgets import page
 from mirix_app.ui.workers import Runner, Task
+
+log = logging.getLogger(__name__)
 
 SCHEME = "mirix"
 _CITE = re.compile(r"\[((?:cor|epi|sem|pro|res|vlt)_[0-9A-Z]{26})\]")
@@ -202,7 +205,8 @@ class ChatView(QWidget):
         for mid in ids:
             try:
                 out.append((mid, self.services.get(mid).title))
-            except Exception:
+            except Exception as e:
+                log.debug("a cited memory is not readable (%s): shown by id", type(e).__name__)
                 out.append((mid, mid))
         return out
 

@@ -368,6 +368,7 @@ class Services:
         try:
             backend = keyring.get_keyring()
         except Exception as e:
+            log.warning("keyring error (%s)", type(e).__name__)
             return False, f"keyring error: {e}"
         if isinstance(backend, fail.Keyring):
             return (
@@ -449,6 +450,7 @@ class Services:
         try:
             st: CaptureStatus = self.capture.status()
         except Exception as e:
+            log.warning("capture status failed (%s)", type(e).__name__)
             return CaptureStatus("error", str(e), backlog=backlog)
         st.backlog = backlog
         return st
@@ -493,6 +495,7 @@ class Services:
             st: ModelStatus = self.agent.status()
             return st
         except Exception as e:
+            log.warning("model status failed (%s)", type(e).__name__)
             return ModelStatus("error", str(e))
 
     def load_model(self, progress: Callable[[int, int], None] | None = None) -> None:
@@ -544,7 +547,8 @@ class Services:
             return "off"
         try:
             return str(self.agent.chat_mode())
-        except Exception:
+        except Exception as e:
+            log.debug("chat mode unknown (%s)", type(e).__name__)
             return "unchecked"
 
     # -- models: roles, local servers, the catalogue and downloads ---------------------------

@@ -8,6 +8,7 @@ worker (servers, speed, "use") or in the download's own thread; the panel only p
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ from mirix_app.capture.settings import RANGES
 from mirix_app.ui.services import Services
 from mirix_app.ui.widgets import muted, page
 from mirix_app.ui.workers import Runner
+
+log = logging.getLogger(__name__)
 
 
 def _lines(text: str) -> list[str]:
@@ -746,6 +749,7 @@ class ModelPanel(QWidget):
         try:
             self.services.download(entry_id)  # its own thread: returns at once
         except Exception as e:
+            log.warning("download did not start (%s)", type(e).__name__)
             self.download_status.setText(f"Not started: {e}")
             return
         self.timer.start()
@@ -834,7 +838,8 @@ class ModelPanel(QWidget):
 def _complete(services: Services, entry_id: str) -> bool:
     try:
         return services.installed_model(entry_id) is not None
-    except Exception:
+    except Exception as e:
+        log.debug("installed model lookup failed (%s)", type(e).__name__)
         return False
 
 
