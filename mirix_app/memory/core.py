@@ -19,9 +19,9 @@ from mirix_app.memory.crypto import SecretBox
 from mirix_app.memory.embed import Embedder
 from mirix_app.memory.inbox import Inbox
 from mirix_app.memory.keys import KeyManager, KeyUnavailable, derive
-from mirix_app.memory.search import SearchHit, search
-from mirix_app.memory.store import Filters, HistoryEntry, Store
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.search import search
+from mirix_app.memory.store import Store
+from mirix_app.memory.types import Filters, HistoryEntry, Memory, MemoryType, SearchHit, Source
 from mirix_app.memory.vectors import VectorIndex
 from mirix_app.paths import Paths
 

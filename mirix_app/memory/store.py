@@ -10,7 +10,6 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,16 @@ from mirix_app.memory.clock import new_id, now_iso
 from mirix_app.memory.crypto import SecretBox
 from mirix_app.memory.db import sqlite as sqlite3
 from mirix_app.memory.packing import pack, unpack
-from mirix_app.memory.types import Memory, MemoryType, Source, validate_fields, validate_sources
+from mirix_app.memory.types import (
+    STOP_WORDS,
+    Filters,
+    HistoryEntry,
+    Memory,
+    MemoryType,
+    Source,
+    validate_fields,
+    validate_sources,
+)
 from mirix_app.paths import make_private_dir, make_private_file
 
 log = logging.getLogger(__name__)
@@ -34,120 +42,27 @@ PRUNE_MIN_DOCS = 20_000
 PRUNE_DF_RATIO = 0.05
 PRUNE_FACTOR = 5
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-# Small English stop list: function words that match nearly every row and only cost time.
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-    ]
-)
-
-
-@dataclass
-class HistoryEntry:
-    id: int
-    memory_id: str
-    op: str
-    at: str
-    actor: str
-    before: Memory | None
-    after: Memory | None
-    undone_by: int | None
-
-
-@dataclass
-class Filters:
-    types: Sequence[MemoryType] | None = None
-    since: str | None = None  # inclusive, ISO UTC
-    until: str | None = None  # exclusive
-    app: str | None = None
-
-    def sql(self, alias: str = "m") -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if self.types and set(self.types) != set(MemoryType):  # all six: no clause at all
-            clauses.append(f"{alias}.type IN ({','.join('?' * len(self.types))})")
-            args.extend(t.value for t in self.types)
-        if self.since:
-            clauses.append(f"{alias}.ts >= ?")
-            args.append(self.since)
-        if self.until:
-            clauses.append(f"{alias}.ts < ?")
-            args.append(self.until)
-        if self.app:
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM sources s WHERE s.memory_id = {alias}.id "
-                "AND s.app = ? COLLATE NOCASE)"
-            )
-            args.append(self.app)
-        return (" AND " + " AND ".join(clauses)) if clauses else "", args
-
-    @property
-    def narrows_rows(self) -> bool:
-        return bool(self.since or self.until or self.app)
+def filter_sql(filters: Filters | None, alias: str = "m") -> tuple[str, list[Any]]:
+    """The WHERE clauses (each after " AND ") and arguments that apply `filters` to `alias`."""
+    f = filters or Filters()
+    clauses: list[str] = []
+    args: list[Any] = []
+    if f.types and set(f.types) != set(MemoryType):  # all six: no clause at all
+        clauses.append(f"{alias}.type IN ({','.join('?' * len(f.types))})")
+        args.extend(t.value for t in f.types)
+    if f.since:
+        clauses.append(f"{alias}.ts >= ?")
+        args.append(f.since)
+    if f.until:
+        clauses.append(f"{alias}.ts < ?")
+        args.append(f.until)
+    if f.app:
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM sources s WHERE s.memory_id = {alias}.id "
+            "AND s.app = ? COLLATE NOCASE)"
+        )
+        args.append(f.app)
+    return (" AND " + " AND ".join(clauses)) if clauses else "", args
 
 
 def fts_terms(text: str, *, prefix: bool = False) -> list[str]:
@@ -722,7 +637,7 @@ class Store:
         offset: int = 0,
         newest_first: bool = True,
     ) -> list[Memory]:
-        where, args = (filters or Filters()).sql()
+        where, args = filter_sql(filters)
         state = "m.deleted_at IS NOT NULL" if deleted else "m.deleted_at IS NULL"
         order = "DESC" if newest_first else "ASC"
         sort = "m.deleted_at" if deleted else "m.ts"
@@ -738,7 +653,7 @@ class Store:
         return [found[i] for i in ids]
 
     def ids(self, filters: Filters | None = None, *, deleted: bool = False) -> list[str]:
-        where, args = (filters or Filters()).sql()
+        where, args = filter_sql(filters)
         state = "m.deleted_at IS NOT NULL" if deleted else "m.deleted_at IS NULL"
         return [
             r[0]
@@ -769,7 +684,7 @@ class Store:
         terms = fts_terms(query, prefix=prefix)
         if not terms:
             return []
-        where, args = (filters or Filters()).sql()
+        where, args = filter_sql(filters)
         try:
             pruned = self._selective_terms(terms)
             if pruned is not None:
@@ -902,7 +817,7 @@ class Store:
 
     def times(self, ids: Sequence[str], filters: Filters | None = None) -> dict[str, str]:
         """ts of those ids that are live and pass the filters."""
-        where, args = (filters or Filters()).sql()
+        where, args = filter_sql(filters)
         out: dict[str, str] = {}
         for chunk in _chunks(list(ids), 500):
             out.update(

@@ -25,11 +25,9 @@ from mirix_app.errors import MirixError
 from mirix_app.memory.clock import now_iso, to_iso
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.search import SearchHit
 from mirix_app.memory.search import search as memory_search
-from mirix_app.memory.store import Filters, HistoryEntry
 from mirix_app.memory.transfer import ImportReport, export_lines, import_memories, parse_lines
-from mirix_app.memory.types import SCHEMAS, Memory, MemoryType
+from mirix_app.memory.types import SCHEMAS, Filters, HistoryEntry, Memory, MemoryType, SearchHit
 from mirix_app.paths import Paths
 
 log = logging.getLogger(__name__)
