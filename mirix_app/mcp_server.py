@@ -76,7 +76,7 @@ def build_server(core: MemoryCore, *, allow_writes: bool = False) -> MCPServer:
         m = core.get(memory_id)
         if m.deleted_at:
             raise InvalidInput(f"{memory_id} is in the trash")
-        return {**public(m), "changes": len(core.store.history(memory_id))}
+        return {**public(m), "changes": len(core.history(memory_id))}
 
     @server.tool(
         description="What the user did recently: episodic memories and captured screens "
@@ -86,7 +86,7 @@ def build_server(core: MemoryCore, *, allow_writes: bool = False) -> MCPServer:
         since = to_iso(datetime.now(UTC) - timedelta(hours=max(0.0, hours)))
         limit = max(1, min(limit, MAX_LIMIT))
         events = core.browse(Filters(types=[MemoryType.EPISODIC], since=since), limit=limit)
-        captures = core.inbox.recent(limit=limit, kind="capture", since=since)
+        captures = core.inbox_recent(limit=limit, kind="capture", since=since)
         return {
             "since": since,
             "events": [

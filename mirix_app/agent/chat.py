@@ -279,7 +279,7 @@ class ChatAgent:
         values may appear in this answer (never in a prompt, never in history)."""
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         if remember and question:
-            self.core.inbox.put(InboxItem(kind="chat", text=question, meta={"role": "user"}))
+            self.core.inbox_put(InboxItem(kind="chat", text=question, meta={"role": "user"}))
         retrieved = self.retrieve(question, reveal=reveal)
         memories = [r.memory for r in retrieved]
         ans = evidence.answer(question, memories, embed=self.core.embed)

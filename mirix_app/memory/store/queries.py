@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from mirix_app.memory.db import sqlite as sqlite3
 from mirix_app.memory.store.connection import chunks
 from mirix_app.memory.store.records import Records
 from mirix_app.memory.types import Filters, Memory, MemoryType
@@ -114,4 +115,29 @@ class Queries(Records):
             for r in self.con.execute(
                 "SELECT DISTINCT memory_id FROM sources WHERE kind=? AND ref=?", (kind, ref)
             )
+        ]
+
+    def tagged_ids(
+        self,
+        mtype: MemoryType,
+        tag: str,
+        *,
+        limit: int = 20,
+        by_time: bool = False,
+        con: sqlite3.Connection | None = None,
+    ) -> list[str]:
+        """Live memories of `mtype` carrying `tag`: newest written first, or newest by time.
+        With `con` (an open write), that write's own changes count."""
+        order = "m.ts DESC, m.seq DESC" if by_time else "m.seq DESC"
+        rows = (con or self.con).execute(
+            "SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND m.type=? AND EXISTS "
+            f"(SELECT 1 FROM json_each(m.tags) WHERE value=?) ORDER BY {order} LIMIT ?",
+            (mtype.value, tag, limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def source_refs(self, kind: str) -> list[str]:
+        """Distinct refs of the sources of that kind."""
+        return [
+            r[0] for r in self.con.execute("SELECT DISTINCT ref FROM sources WHERE kind = ?", (kind,))
         ]
