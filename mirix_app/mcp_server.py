@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mirix_app.errors import InvalidInput
 from mirix_app.memory.clock import normalize_time, to_iso
-from mirix_app.memory.types import Filters
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.types import Filters, Memory, MemoryType, Source
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer

@@ -56,7 +56,9 @@ def violations(source: str, name: str = "<string>") -> list[str]:
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             if SQL.search(node.value):
                 out.append(f"{name}:{line}: SQL text {node.value[:40]!r}")
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mirix_app.memory"):
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "mirix_app.memory"
+        ):
             for alias in node.names:
                 if alias.name in CLASSES:
                     out.append(f"{name}:{line}: imports the storage class {alias.name}")

@@ -22,8 +22,7 @@ from typing import Any
 
 from mirix_app.agent.extract.times import TimeMention, find_times, format_day
 from mirix_app.memory.clock import parse_time
-from mirix_app.memory.types import STOP_WORDS
-from mirix_app.memory.types import Memory, MemoryType
+from mirix_app.memory.types import STOP_WORDS, Memory, MemoryType
 
 Embed = Callable[[Sequence[str]], Any]  # texts -> (n, d) array of unit vectors
 

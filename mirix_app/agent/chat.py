@@ -31,8 +31,7 @@ from mirix_app.agent.models import Cancelled, ChatMessage, Model, StopCheck
 from mirix_app.agent.routing import mask_secrets
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.types import Filters
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.types import Filters, Memory, MemoryType, Source
 
 _CITE = re.compile(r"\[((?:cor|epi|sem|pro|res|vlt)_[0-9A-Z]{26})\]")
 _WORD = re.compile(r"[\w'-]+")

@@ -41,8 +41,7 @@ from mirix_app.errors import MirixError, NotFound
 from mirix_app.memory.clock import parse_time
 from mirix_app.memory.core import Batch, MemoryCore
 from mirix_app.memory.search import QUESTION_EVENT, QUESTION_TAG
-from mirix_app.memory.types import Filters
-from mirix_app.memory.types import DEFAULT_CORE_LIMIT, Memory, MemoryType, Source
+from mirix_app.memory.types import DEFAULT_CORE_LIMIT, Filters, Memory, MemoryType, Source
 
 log = logging.getLogger(__name__)
 

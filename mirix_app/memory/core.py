@@ -397,4 +397,3 @@ class MemoryCore:
         total = self.store.queue_all_vectors()
         self.sync_vectors(progress=lambda done: progress(done, total) if progress else None)
         return total
-

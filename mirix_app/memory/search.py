@@ -50,7 +50,6 @@ _QUESTION_SQL = (
 )
 
 
-
 class _Vectors(Protocol):
     def query(
         self, vector: np.ndarray, types: list[MemoryType], n: int

@@ -361,12 +361,12 @@ def validate_sources(raw: Any) -> list[Source]:
 # -- public value types of storage and search (no SQL here: the store renders Filters) ----------
 
 # Small English stop list: function words that match nearly every row and only cost time.
-STOP_WORDS = frozenset(
+_STOP_TEXT = (  # one string, not 70 lines of list
     "a an and are as at be been but by can could did do does for from had has have he her him "
     "his how i if in into is it its me my of on or our she so that the their them then there "
-    "these they this to was we were what when where which who whom why will with would you "
-    "your".split()
+    "these they this to was we were what when where which who whom why will with would you your"
 )
+STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
 @dataclass

@@ -14,8 +14,7 @@ from mirix_app.agent.pipeline import Pipeline, ProcessingJob
 from mirix_app.agent.routing import find_secrets, numbered_steps, route, user_facts
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.types import Filters
-from mirix_app.memory.types import MemoryType, Source
+from mirix_app.memory.types import Filters, MemoryType, Source
 
 from .conftest import echo_notes, items_in, run
 

@@ -18,8 +18,7 @@ from mirix_app.agent.routing import is_question, route, stated, user_facts
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.search import QUESTION_TAG
-from mirix_app.memory.types import Filters
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.types import Filters, Memory, MemoryType, Source
 
 from .conftest import echo_notes, items_in
 

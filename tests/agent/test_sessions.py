@@ -16,8 +16,7 @@ from mirix_app.agent.pipeline import Foreground, Pipeline, ProcessingJob
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.clock import to_iso
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.types import Filters
-from mirix_app.memory.types import MemoryType
+from mirix_app.memory.types import Filters, MemoryType
 
 from .conftest import echo_notes, items_in
 

@@ -8,8 +8,7 @@ import sys
 
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.store import fts_query
-from mirix_app.memory.types import Filters
-from mirix_app.memory.types import MemoryType, Source
+from mirix_app.memory.types import Filters, MemoryType, Source
 
 
 def _fill(core: MemoryCore) -> dict[str, str]:

@@ -143,7 +143,6 @@ class Connections:
         return dest
 
 
-
 def chunks(items: list[Any], n: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]

@@ -66,7 +66,6 @@ class History(Outbox):
         )
         return int(cur.lastrowid or 0)
 
-
     def _set_deleted(self, memory_id: str, deleted: bool, actor: str) -> Memory:
         with self.write() as con:
             return self.set_deleted_in(con, memory_id, deleted, actor=actor)
@@ -151,7 +150,6 @@ class History(Outbox):
             )
             for hid, mid, op, at, actor, b, a, undone in rows
         ]
-
 
 
 def _seconds_since(iso: str) -> float:

@@ -21,7 +21,6 @@ class Outbox(Connections):
             entries,
         )
 
-
     def outbox(self, limit: int = 256) -> list[tuple[str, str, str, int]]:
         return [
             tuple(r)

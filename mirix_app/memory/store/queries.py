@@ -34,8 +34,6 @@ def filter_sql(filters: Filters | None, alias: str = "m") -> tuple[str, list[Any
     return (" AND " + " AND ".join(clauses)) if clauses else "", args
 
 
-
-
 class Queries(Records):
     def browse(
         self,
@@ -86,7 +84,6 @@ class Queries(Records):
                 yield found[mid]
             last = rows[-1]
 
-
     def times(self, ids: Sequence[str], filters: Filters | None = None) -> dict[str, str]:
         """ts of those ids that are live and pass the filters."""
         where, args = filter_sql(filters)
@@ -129,15 +126,20 @@ class Queries(Records):
         """Live memories of `mtype` carrying `tag`: newest written first, or newest by time.
         With `con` (an open write), that write's own changes count."""
         order = "m.ts DESC, m.seq DESC" if by_time else "m.seq DESC"
-        rows = (con or self.con).execute(
-            "SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND m.type=? AND EXISTS "
-            f"(SELECT 1 FROM json_each(m.tags) WHERE value=?) ORDER BY {order} LIMIT ?",
-            (mtype.value, tag, limit),
-        ).fetchall()
+        rows = (
+            (con or self.con)
+            .execute(
+                "SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND m.type=? AND EXISTS "
+                f"(SELECT 1 FROM json_each(m.tags) WHERE value=?) ORDER BY {order} LIMIT ?",
+                (mtype.value, tag, limit),
+            )
+            .fetchall()
+        )
         return [r[0] for r in rows]
 
     def source_refs(self, kind: str) -> list[str]:
         """Distinct refs of the sources of that kind."""
         return [
-            r[0] for r in self.con.execute("SELECT DISTINCT ref FROM sources WHERE kind = ?", (kind,))
+            r[0]
+            for r in self.con.execute("SELECT DISTINCT ref FROM sources WHERE kind = ?", (kind,))
         ]

@@ -126,7 +126,6 @@ class Records(History):
             con, [(m.id, m.type.value, "upsert" if m.deleted_at is None else "delete")]
         )
 
-
     def add_many(self, memories: Iterable[Memory], *, actor: str = "user") -> list[Memory]:
         with self.write() as con:
             return [self.add_in(con, m, actor=actor) for m in memories]
