@@ -30,4 +30,5 @@ __all__ = [
 
 
 class Store(Queries, Fts, Meta):
-    """One SQLite file; one connection per thread; every write in one IMMEDIATE transaction."""
+    """One SQLite file; one connection per thread; every write in one IMMEDIATE transaction.
+    Layers: Connections <- Outbox <- History <- Records <- Queries, plus Fts and Meta."""

@@ -39,6 +39,8 @@ def fts_query(text: str, *, prefix: bool = False) -> str | None:
 
 
 class Fts(Connections):
+    """BM25 ranking over memory_fts (live memories only: the trash is not indexed)."""
+
     # (memories counted, when): refreshed at most once a minute for the pruning decision.
     _doc_count: tuple[int, float] = (0, -1e9)
 

@@ -18,6 +18,8 @@ HISTORY_BURST_SECONDS = 30 * 60
 
 
 class History(Outbox):
+    """Every change as a history entry (before/after), and the moves that use it."""
+
     # Row primitives that Records (records.py, built on this class) implements.
     @abc.abstractmethod
     def get_in(self, con: sqlite3.Connection, memory_id: str) -> Memory: ...

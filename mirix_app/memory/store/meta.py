@@ -6,6 +6,8 @@ from mirix_app.memory.store.connection import Connections
 
 
 class Meta(Connections):
+    """Key/value settings of this database, and wiping it."""
+
     def get_meta(self, key: str) -> str | None:
         row = self.con.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None

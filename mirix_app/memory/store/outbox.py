@@ -10,6 +10,8 @@ from mirix_app.memory.types import MemoryType
 
 
 class Outbox(Connections):
+    """Queued (id, type, op) changes that MemoryCore.sync_vectors applies to Chroma."""
+
     @staticmethod
     def queue_vectors(con: sqlite3.Connection, entries: Sequence[tuple[str, str, str]]) -> None:
         """Queue (id, type, op) changes for Chroma inside an open write; the newest op wins."""

@@ -35,6 +35,8 @@ def filter_sql(filters: Filters | None, alias: str = "m") -> tuple[str, list[Any
 
 
 class Queries(Records):
+    """Reads that select many memories by filters, tags or sources."""
+
     def browse(
         self,
         filters: Filters | None = None,

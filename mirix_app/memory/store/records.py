@@ -17,6 +17,8 @@ from mirix_app.memory.types import Memory, MemoryType, Source, validate_fields, 
 
 
 class Records(History):
+    """Rows of the memories table with their sources (vault values sealed on the way in)."""
+
     def _row_to_memory(self, row: sqlite3.Row | tuple[Any, ...]) -> Memory:
         (mid, mtype, fields, tags, tree_path, created, updated, deleted, version, origin) = row
         return Memory(
