@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from enum import StrEnum
 from typing import Any
 
@@ -211,19 +212,7 @@ class Memory:
         """Build and validate a memory from a dict (an import line, a CLI argument)."""
         if not isinstance(raw, dict):
             raise InvalidInput(f"a memory must be a JSON object, got {type(raw).__name__}")
-        known = {
-            "id",
-            "type",
-            "fields",
-            "tags",
-            "tree_path",
-            "sources",
-            "created_at",
-            "updated_at",
-            "deleted_at",
-            "version",
-            "origin",
-        }
+        known = {f.name for f in dataclass_fields(cls)}  # the same keys to_dict writes
         unknown = set(raw) - known
         if unknown:
             raise InvalidInput(f"unknown memory key(s): {', '.join(sorted(unknown))}")
