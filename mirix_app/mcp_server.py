@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mirix_app.errors import InvalidInput
 from mirix_app.memory.clock import normalize_time, to_iso
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.types import Filters, Memory, MemoryType, Source
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -76,7 +75,7 @@ def build_server(core: MemoryCore, *, allow_writes: bool = False) -> MCPServer:
         m = core.get(memory_id)
         if m.deleted_at:
             raise InvalidInput(f"{memory_id} is in the trash")
-        return {**public(m), "changes": len(core.store.history(memory_id))}
+        return {**public(m), "changes": len(core.history(memory_id))}
 
     @server.tool(
         description="What the user did recently: episodic memories and captured screens "
@@ -86,7 +85,7 @@ def build_server(core: MemoryCore, *, allow_writes: bool = False) -> MCPServer:
         since = to_iso(datetime.now(UTC) - timedelta(hours=max(0.0, hours)))
         limit = max(1, min(limit, MAX_LIMIT))
         events = core.browse(Filters(types=[MemoryType.EPISODIC], since=since), limit=limit)
-        captures = core.inbox.recent(limit=limit, kind="capture", since=since)
+        captures = core.inbox_recent(limit=limit, kind="capture", since=since)
         return {
             "since": since,
             "events": [

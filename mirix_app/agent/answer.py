@@ -23,8 +23,7 @@ from typing import Any
 
 from mirix_app.agent.extract.times import TimeMention, find_times, format_day
 from mirix_app.memory.clock import parse_time
-from mirix_app.memory.store import STOP_WORDS
-from mirix_app.memory.types import Memory, MemoryType
+from mirix_app.memory.types import STOP_WORDS, Memory, MemoryType
 
 log = logging.getLogger(__name__)
 

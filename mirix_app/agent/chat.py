@@ -30,8 +30,7 @@ from mirix_app.agent import answer as evidence
 from mirix_app.agent.models import Cancelled, ChatMessage, Model, StopCheck
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.types import Filters, Memory, MemoryType, Source
 from mirix_app.safety.secrets import MARKER, mask_secrets
 
 _CITE = re.compile(r"\[((?:cor|epi|sem|pro|res|vlt)_[0-9A-Z]{26})\]")
@@ -279,7 +278,7 @@ class ChatAgent:
         values may appear in this answer (never in a prompt, never in history)."""
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         if remember and question:
-            self.core.inbox.put(InboxItem(kind="chat", text=question, meta={"role": "user"}))
+            self.core.inbox_put(InboxItem(kind="chat", text=question, meta={"role": "user"}))
         retrieved = self.retrieve(question, reveal=reveal)
         memories = [r.memory for r in retrieved]
         ans = evidence.answer(question, memories, embed=self.core.embed)

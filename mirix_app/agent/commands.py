@@ -198,7 +198,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     core, model = _open("agent")
     try:
-        backlog = core.inbox.backlog()
+        backlog = core.inbox_backlog()
         if not backlog:
             print("the inbox is empty")
             return 0
@@ -221,7 +221,7 @@ def cmd_process(args: argparse.Namespace) -> int:
             job.cancel()
             raise
         print(file=sys.stderr)
-        print(f"processed {n} item(s); {core.inbox.backlog()} waiting")
+        print(f"processed {n} item(s); {core.inbox_backlog()} waiting")
     finally:
         core.close()
     return 0

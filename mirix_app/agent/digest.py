@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mirix_app.errors import InvalidInput
 from mirix_app.memory.clock import parse_time, to_iso
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.types import Filters, Memory, MemoryType, Source
 
 if TYPE_CHECKING:
     from mirix_app.memory.core import MemoryCore

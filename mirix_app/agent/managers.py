@@ -42,8 +42,7 @@ from mirix_app.errors import MirixError, NotFound
 from mirix_app.memory.clock import parse_time
 from mirix_app.memory.core import Batch, MemoryCore
 from mirix_app.memory.search import QUESTION_EVENT, QUESTION_TAG
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import DEFAULT_CORE_LIMIT, Memory, MemoryType, Source
+from mirix_app.memory.types import DEFAULT_CORE_LIMIT, Filters, Memory, MemoryType, Source
 from mirix_app.safety import injection
 
 log = logging.getLogger(__name__)
@@ -391,12 +390,8 @@ class TypeManager:
         return self.use_model and self.model is not None and self.allow_model()
 
     def by_tag(self, tag: str) -> Memory | None:
-        row = self.core.store.con.execute(
-            "SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND m.type=? AND EXISTS "
-            "(SELECT 1 FROM json_each(m.tags) WHERE value=?) ORDER BY m.seq DESC LIMIT 1",
-            (self.mtype.value, tag),
-        ).fetchone()
-        return self.core.get(row[0]) if row else None
+        found = self.core.tagged(self.mtype, tag, limit=1)
+        return found[0] if found else None
 
     def similar(self, cand: Candidate, limit: int = 5) -> list[tuple[Memory, float]]:
         text = cand.text()
@@ -529,13 +524,7 @@ class EpisodicManager(TypeManager):
 
     # -- sessions after a restart -------------------------------------------------------------
     def _session_ids(self, tag: str, limit: int) -> list[str]:
-        rows = self.core.store.con.execute(
-            "SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND m.type='episodic' AND "
-            "EXISTS (SELECT 1 FROM json_each(m.tags) WHERE value=?) ORDER BY m.ts DESC, m.seq DESC "
-            "LIMIT ?",
-            (tag, limit),
-        ).fetchall()
-        return [r[0] for r in rows]
+        return self.core.tagged_ids(MemoryType.EPISODIC, tag, limit=limit, by_time=True)
 
     def _state_of(self, m: Memory, key: str | None = None) -> sessions.SessionState | None:
         caps = [s for s in m.sources if s.kind == "capture"]

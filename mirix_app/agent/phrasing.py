@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from mirix_app.agent import prompts
 from mirix_app.agent.models import Cancelled, Model, ModelError, StopCheck
-from mirix_app.memory.store import STOP_WORDS
+from mirix_app.memory.types import STOP_WORDS
 
 MEMORY_ID = re.compile(r"(cor|epi|sem|pro|res|vlt)_[0-9A-Z]{26}")
 # What could still become a memory id once more characters arrive (held back, never emitted).

@@ -154,11 +154,10 @@ def mark_old_questions(core: MemoryCore) -> tuple[int, int]:
     questions alone are trashed (undoable: they are in the trash and their history). A fact that a
     statement in the same message still gives is kept; vault entries and core blocks are left to
     the user. Returns (marked, trashed)."""
-    con = core.store.con
-    refs = [r[0] for r in con.execute("SELECT DISTINCT ref FROM sources WHERE kind = 'chat'")]
+    refs = core.source_refs("chat")
     asked: dict[str, set[str]] = {}  # question item id -> fact tags its statements still give
     for ref in refs:
-        it = core.inbox.get(ref)
+        it = core.inbox_get(ref)
         if it is not None and asked_by_user(it):
             said = user_facts(stated(unquoted(mask_secrets(it.text))))
             asked[ref] = {f.tag for f in said}
@@ -168,7 +167,7 @@ def mark_old_questions(core: MemoryCore) -> tuple[int, int]:
     with core.batch(actor="agent") as b:
         seen: set[str] = set()
         for ref, kept in asked.items():
-            for mid in core.store.memories_from("chat", ref):
+            for mid in core.memory_ids_from("chat", ref):
                 if mid in seen:
                     continue
                 seen.add(mid)
@@ -414,7 +413,7 @@ class Pipeline:
         by_id = {r.item.id: r for r in captures}
         groups, opened, last = episodes.sessions.plan([session_capture(r) for r in captures])
         members = [[by_id[c.id] for c in g.captures] for g in groups]
-        res.shed = self.core.inbox.backlog() > self.settings.notes_backlog_limit
+        res.shed = self.core.inbox_backlog() > self.settings.notes_backlog_limit
         res.yielded = self.foreground.busy()
         allowed = self.model_allowed()
         # One note per session (what it showed new) and one per other item, if the model may.
@@ -493,7 +492,7 @@ class Pipeline:
             b.inbox_done([r.item.id for r, _ in plan if r.item.id not in failed], masked)
         episodes.sessions.commit(opened, last)
         for item_id in unsorted_ids:
-            self.core.inbox.retry_later(item_id, failed[item_id])
+            self.core.inbox_retry_later(item_id, failed[item_id])
         res.sorted = len(plan) - len(unsorted_ids)
         res.unsorted = len(unsorted_ids)
         res.seconds = time.perf_counter() - start
@@ -547,10 +546,10 @@ class Pipeline:
         if self._old_questions_checked:
             return
         self._old_questions_checked = True
-        if self.core.store.get_meta(OLD_QUESTIONS_KEY):
+        if self.core.meta(OLD_QUESTIONS_KEY):
             return
         mark_old_questions(self.core)
-        self.core.store.set_meta(OLD_QUESTIONS_KEY, "1")
+        self.core.set_meta(OLD_QUESTIONS_KEY, "1")
 
     def _link_turns(self, routes: list[Route]) -> None:
         """Give each imported conversation turn the turns before and after it as context (the
@@ -559,7 +558,7 @@ class Pipeline:
         if not turns:
             return
         ids = {r.item.id for r in routes}
-        ahead = [it for it in self.core.inbox.take(len(routes) + 1) if it.id not in ids][:1]
+        ahead = [it for it in self.core.inbox_take(len(routes) + 1) if it.id not in ids][:1]
         seq = turns + [
             route(it, max_chars=self.settings.capture_chars) for it in ahead if is_import(it)
         ]
@@ -578,13 +577,11 @@ class Pipeline:
 
     def _unsorted_of(self, item: InboxItem) -> list[str]:
         src = source_for_item(item)
-        ids = self.core.store.memories_from(src[0], src[1])
-        out = []
-        for mid in ids:
-            m = self.core.store.get(mid)
-            if m.deleted_at is None and UNSORTED in m.tags and m.origin == "agent":
-                out.append(mid)
-        return out
+        return [
+            m.id
+            for m in self.core.memories_from(src[0], src[1])
+            if UNSORTED in m.tags and m.origin == "agent"
+        ]
 
     def _unsorted(self, r: Route) -> Memory:
         """The item kept as it is, to be sorted later. Its title is built from what is known
@@ -629,7 +626,7 @@ class Pipeline:
                 if limit is None
                 else min(self.settings.batch_size, limit - done)
             )
-            items = self.core.inbox.take(n)
+            items = self.core.inbox_take(n)
             if not items:
                 break
             try:
@@ -637,13 +634,13 @@ class Pipeline:
             except Cancelled:
                 break
             except (ModelMissing, ModelUnavailable) as e:
-                waiting = self.core.inbox.backlog()
+                waiting = self.core.inbox_backlog()
                 log.warning("processing stopped, %d item(s) wait: %s", waiting, e.message)
                 note = f"{waiting} item(s) wait in the inbox and are processed once it works"
                 raise type(e)(e.message, f"{e.hint}; {note}" if e.hint else note) from e
             done += len(items)
             if progress is not None:
-                progress(Progress(done, self.core.inbox.backlog(), res))
+                progress(Progress(done, self.core.inbox_backlog(), res))
         return done
 
 

@@ -149,7 +149,7 @@ class Capturer:
         if self.screenshots is not None and not self._cleaned:
             shots = self.screenshots
             try:
-                n = shots.remove_orphans(lambda cid: self.core.inbox.get(cid) is not None)
+                n = shots.remove_orphans(lambda cid: self.core.inbox_get(cid) is not None)
                 shots.enforce()
             except Exception as e:
                 raise storage_fault(e, self.core.paths.data) from e
@@ -176,7 +176,7 @@ class Capturer:
             try:
                 if h.blob is not None and h.item.image is None and self.screenshots is not None:
                     h.item.image = self.screenshots.write(h.blob, h.item.id, h.at)
-                self.core.inbox.put(h.item)
+                self.core.inbox_put(h.item)
             except InvalidInput as e:  # this capture can never be written: do not block the rest
                 log.warning("capture: dropped a capture that cannot be stored: %s", e.message)
                 self.held.pop(0)
@@ -192,7 +192,7 @@ class Capturer:
 
     def _latest(self, monitor: int) -> InboxItem | None:
         try:
-            return self.core.inbox.latest("capture", monitor)
+            return self.core.inbox_latest("capture", monitor)
         except Exception as e:
             raise storage_fault(e, self.core.paths.data) from e
 

@@ -114,7 +114,7 @@ def export_image(core: Any, capture_id: str, file: str) -> int:
     from mirix_app.capture.storage import ScreenshotStore
     from mirix_app.errors import InvalidInput, NotFound
 
-    item = core.inbox.get(capture_id)
+    item = core.inbox_get(capture_id)
     if item is None or item.kind != "capture":
         raise NotFound(
             f"no capture {capture_id!r}",

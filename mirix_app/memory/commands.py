@@ -52,7 +52,7 @@ def _types(values: list[str] | None) -> list[MemoryType] | None:
 
 
 def _filters(args: argparse.Namespace) -> Any:
-    from mirix_app.memory.store import Filters
+    from mirix_app.memory.types import Filters
 
     return Filters(
         types=_types(args.type),

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mirix_app.config import Settings
 from mirix_app.errors import InvalidInput
-from mirix_app.memory import db
+from mirix_app.memory.batch import Batch
 from mirix_app.memory.crypto import SecretBox
 from mirix_app.memory.embed import Embedder
-from mirix_app.memory.inbox import Inbox
-from mirix_app.memory.keys import KeyManager, KeyUnavailable, derive
-from mirix_app.memory.search import SearchHit, search
-from mirix_app.memory.store import Filters, HistoryEntry, Store
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.inbox import Inbox, InboxItem
+from mirix_app.memory.keys import derive, open_data_key
+from mirix_app.memory.search import search
+from mirix_app.memory.store import Store
+from mirix_app.memory.types import Filters, HistoryEntry, Memory, MemoryType, SearchHit, Source
 from mirix_app.memory.vectors import VectorIndex
 from mirix_app.paths import Paths
 
@@ -50,36 +50,6 @@ class Stats:
     pending_vectors: int
     db_bytes: int
     vector_bytes: int
-
-
-def open_data_key(paths: Paths, passphrase: str | None = None) -> bytes:
-    """The master key of this data folder; a plain database from before encryption is
-    encrypted in place on the way. Raises KeyUnavailable, with nothing touched, on a wrong or
-    missing key."""
-    keys = KeyManager(paths, passphrase)
-    dbfile = paths.memory_db
-    legacy_salt: bytes | None = None
-    if not keys.exists() and dbfile.exists() and dbfile.stat().st_size > 0:
-        if not db.is_plaintext(dbfile):
-            raise KeyUnavailable(
-                f"{keys.info_path} is missing, so {dbfile} cannot be decrypted",
-                "restore key.json from a backup of the data folder; nothing was changed",
-            )
-        salt = db.read_plain_meta(dbfile, "key_salt")
-        legacy_salt = base64.b64decode(salt) if salt else None
-    master = keys.master_key(legacy_salt=legacy_salt)
-    db_key = derive(master, "database")
-    plain = [dbfile] if db.is_plaintext(dbfile) else []
-    if paths.backups.is_dir():
-        plain += [p for p in paths.backups.glob("*.db") if db.is_plaintext(p)]
-    for p in plain:
-        db.encrypt_plaintext(p, db_key)
-    return master
-
-
-def open_raw(paths: Paths, passphrase: str | None = None) -> db.Connection:
-    """A fresh, keyed connection to memory.db for maintenance tools and tests."""
-    return db.connect(paths.memory_db, derive(open_data_key(paths, passphrase), "database"))
 
 
 class MemoryCore:
@@ -200,7 +170,7 @@ class MemoryCore:
     def batch(self, *, actor: str = "agent") -> Iterator[Batch]:
         """`with core.batch() as b: b.add(...); b.inbox_done([...])`: all or nothing."""
         with self.store.write() as con:
-            yield Batch(self, con, actor)
+            yield Batch(self.store, self.inbox, con, actor)
         self.sync_vectors()
 
     def trash(self, memory_id: str, *, actor: str = "user") -> Memory:
@@ -252,7 +222,11 @@ class MemoryCore:
         limit: int = 10,
         mode: str = "hybrid",
         prefix: bool = False,
+        sync: bool = True,
+        pool: Executor | None = None,
     ) -> list[SearchHit]:
+        """Hybrid search (memory/search.py). `sync=False` does not wait for pending vector
+        writes; with `pool`, the vector half runs there beside BM25 (search as you type)."""
         return search(
             self,
             query,
@@ -261,11 +235,90 @@ class MemoryCore:
             mode=mode,
             prefix=prefix,
             settings=self.settings.search,
+            sync=sync,
+            pool=pool,
         )
+
+    def count(self, *, deleted: bool = False) -> dict[str, int]:
+        """Live (or trashed) memories per type."""
+        return self.store.count(deleted=deleted)
+
+    def tagged(
+        self, mtype: MemoryType, tag: str, *, limit: int = 20, by_time: bool = False
+    ) -> list[Memory]:
+        """Live memories of `mtype` carrying `tag`: newest written first, or newest by time."""
+        ids = self.tagged_ids(mtype, tag, limit=limit, by_time=by_time)
+        found = self.store.get_many(ids)
+        return [found[i] for i in ids if i in found]
+
+    def tagged_ids(
+        self, mtype: MemoryType, tag: str, *, limit: int = 20, by_time: bool = False
+    ) -> list[str]:
+        return self.store.tagged_ids(mtype, tag, limit=limit, by_time=by_time)
+
+    def memory_ids_from(self, kind: str, ref: str) -> list[str]:
+        """Ids of the memories (trash included) citing a source, e.g. capture X."""
+        return self.store.memories_from(kind, ref)
+
+    def memories_from(self, kind: str, ref: str) -> list[Memory]:
+        """The live memories citing a source."""
+        ids = self.store.memories_from(kind, ref)
+        found = self.store.get_many(ids)
+        return [found[i] for i in ids if i in found and found[i].deleted_at is None]
+
+    def source_refs(self, kind: str) -> list[str]:
+        """Every distinct ref of that kind that some memory cites (e.g. all chat message ids)."""
+        return self.store.source_refs(kind)
+
+    def meta(self, key: str) -> str | None:
+        return self.store.get_meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.store.set_meta(key, value)
+
+    # -- inbox (memory/inbox.py: the durable queue of inputs waiting for the agent) --------------
+    def inbox_put(self, item: InboxItem) -> InboxItem:
+        return self.inbox.put(item)
+
+    def inbox_get(self, item_id: str) -> InboxItem | None:
+        return self.inbox.get(item_id)
+
+    def inbox_take(self, limit: int = 20) -> list[InboxItem]:
+        """The oldest pending items that are due; they stay pending until a batch marks them."""
+        return self.inbox.take(limit)
+
+    def inbox_retry_later(self, item_id: str, error: str) -> None:
+        self.inbox.retry_later(item_id, error)
+
+    def inbox_backlog(self) -> int:
+        return self.inbox.backlog()
+
+    def inbox_recent(
+        self,
+        limit: int = 50,
+        kind: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+    ) -> list[InboxItem]:
+        return self.inbox.recent(limit=limit, kind=kind, since=since, until=until)
+
+    def inbox_latest(self, kind: str, monitor: int | None = None) -> InboxItem | None:
+        return self.inbox.latest(kind, monitor)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of `texts` from the memory's own embedder (answers rank sentences)."""
         return self.embedder.embed(texts)
+
+    def warm_up(self) -> None:
+        """Load the embedder, open the vector index (and its helper process) and apply pending
+        vector changes, so the first search is fast."""
+        self.embedder.load()
+        self.vectors.warm_up()
+        self.sync_vectors()
+
+    def release_thread(self) -> None:
+        """Close the calling thread's database connection (before a short-lived thread ends)."""
+        self.store.release_thread()
 
     def reveal_secret(self, memory_id: str) -> str:
         m = self.get(memory_id)
@@ -344,38 +397,3 @@ class MemoryCore:
         total = self.store.queue_all_vectors()
         self.sync_vectors(progress=lambda done: progress(done, total) if progress else None)
         return total
-
-
-class Batch:
-    """Several writes in one transaction (e.g. the memories made from inbox items + marking them
-    done). Vectors are synced after the commit."""
-
-    def __init__(self, core: MemoryCore, con: Any, actor: str) -> None:
-        self.core, self.con, self.actor = core, con, actor
-
-    def add(self, memory: Memory) -> Memory:
-        return self.core.store.add_in(self.con, memory, actor=self.actor)
-
-    def update(self, memory_id: str, **changes: Any) -> Memory:
-        return self.core.store.update_in(self.con, memory_id, actor=self.actor, **changes)
-
-    def trash(self, memory_id: str) -> Memory:
-        return self.core.store.set_deleted_in(self.con, memory_id, True, actor=self.actor)
-
-    def get(self, memory_id: str) -> Memory:
-        return self.core.store.get_in(self.con, memory_id)
-
-    def tagged(self, mtype: MemoryType, tag: str, limit: int = 20) -> list[Memory]:
-        """Live memories of `mtype` carrying `tag`, newest first; writes made earlier in this
-        batch count (extraction dedupes by a stable key kept as a tag)."""
-        rows = self.con.execute(
-            "SELECT m.id FROM memories m WHERE m.deleted_at IS NULL AND m.type=? AND EXISTS "
-            "(SELECT 1 FROM json_each(m.tags) WHERE value=?) ORDER BY m.seq DESC LIMIT ?",
-            (mtype.value, tag, limit),
-        ).fetchall()
-        return [self.get(r[0]) for r in rows]
-
-    def inbox_done(self, ids: list[str], texts: dict[str, str] | None = None) -> None:
-        """Mark items done; `texts` replaces what an item keeps (e.g. a secret now in the vault,
-        masked in the record of the message it came from)."""
-        self.core.inbox.done_in(self.con, ids, texts)

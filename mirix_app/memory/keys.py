@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mirix_app.errors import MirixError
+from mirix_app.memory import db
 from mirix_app.paths import Paths, make_private_file
 
 log = logging.getLogger(__name__)
@@ -254,3 +255,33 @@ class KeyManager:
         info.check = key_check(key)
         info.save(self.info_path)
         return key
+
+
+def open_data_key(paths: Paths, passphrase: str | None = None) -> bytes:
+    """The master key of this data folder; a plain database from before encryption is
+    encrypted in place on the way. Raises KeyUnavailable, with nothing touched, on a wrong or
+    missing key."""
+    keys = KeyManager(paths, passphrase)
+    dbfile = paths.memory_db
+    legacy_salt: bytes | None = None
+    if not keys.exists() and dbfile.exists() and dbfile.stat().st_size > 0:
+        if not db.is_plaintext(dbfile):
+            raise KeyUnavailable(
+                f"{keys.info_path} is missing, so {dbfile} cannot be decrypted",
+                "restore key.json from a backup of the data folder; nothing was changed",
+            )
+        salt = db.read_plain_meta(dbfile, "key_salt")
+        legacy_salt = base64.b64decode(salt) if salt else None
+    master = keys.master_key(legacy_salt=legacy_salt)
+    db_key = derive(master, "database")
+    plain = [dbfile] if db.is_plaintext(dbfile) else []
+    if paths.backups.is_dir():
+        plain += [p for p in paths.backups.glob("*.db") if db.is_plaintext(p)]
+    for p in plain:
+        db.encrypt_plaintext(p, db_key)
+    return master
+
+
+def open_raw(paths: Paths, passphrase: str | None = None) -> db.Connection:
+    """A fresh, keyed connection to memory.db for maintenance tools and tests."""
+    return db.connect(paths.memory_db, derive(open_data_key(paths, passphrase), "database"))

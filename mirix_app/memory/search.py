@@ -6,18 +6,18 @@ import math
 import re
 import time
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from mirix_app.config import SearchSettings
 from mirix_app.errors import InvalidInput
 from mirix_app.memory.clock import parse_time
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import Memory, MemoryType
+from mirix_app.memory.types import Filters, MemoryType, SearchHit
 
 if TYPE_CHECKING:
-    from mirix_app.memory.core import MemoryCore
+    import numpy as np
+
+    from mirix_app.memory.store import Store
 
 MODES = ("hybrid", "bm25", "vector")
 # A question the user asked in chat is kept as history, but it holds the very words of what it
@@ -50,29 +50,31 @@ _QUESTION_SQL = (
 )
 
 
-@dataclass
-class SearchHit:
-    memory: Memory
-    score: float
-    bm25_rank: int | None = None
-    vector_rank: int | None = None
-    similarity: float | None = None
-    parts: dict[str, float] = field(default_factory=dict)
+class _Vectors(Protocol):
+    def query(
+        self, vector: np.ndarray, types: list[MemoryType], n: int
+    ) -> list[tuple[str, float]]: ...
 
-    def to_dict(self) -> dict[str, object]:
-        m = self.memory
-        return {
-            "type": m.type.value,
-            "id": m.id,
-            "score": round(self.score, 6),
-            "text": m.search_text(),
-            "time": m.time,
-            "sources": [s.to_dict() for s in m.sources],
-        }
+
+class _Embedder(Protocol):
+    def embed_one(self, text: str) -> np.ndarray: ...
+
+
+class Searchable(Protocol):
+    """What search needs of a memory: its store, vector index and embedder (MemoryCore has
+    them). A Protocol, so this module does not import core.py, which imports it."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def vectors(self) -> _Vectors: ...
+    @property
+    def embedder(self) -> _Embedder: ...
+    def sync_vectors(self) -> int: ...
 
 
 def search(
-    core: MemoryCore,
+    core: Searchable,
     query: str,
     *,
     filters: Filters | None = None,
@@ -192,7 +194,7 @@ def search(
     return hits
 
 
-def expand_links(core: MemoryCore, query: str, fused: dict[str, float]) -> dict[str, float]:
+def expand_links(core: Searchable, query: str, fused: dict[str, float]) -> dict[str, float]:
     """From the hits to the memories that link conversation turns (importers/links.py), in place
     on `fused`; returns what it added per id.
 
@@ -239,7 +241,7 @@ def expand_links(core: MemoryCore, query: str, fused: dict[str, float]) -> dict[
 _NAMES_CACHE: dict[int, tuple[float, list[tuple[str, str]]]] = {}
 
 
-def _speaker_names(core: MemoryCore) -> list[tuple[str, str]]:
+def _speaker_names(core: Searchable) -> list[tuple[str, str]]:
     """(lower-case first name, full name) of every speaker with a profile memory; cached for a
     minute per store (one range scan over the meta table's primary key)."""
     key = id(core.store)
@@ -261,7 +263,7 @@ def _speaker_names(core: MemoryCore) -> list[tuple[str, str]]:
     return names
 
 
-def _link_info(core: MemoryCore, ids: list[str]) -> dict[str, tuple[str, str]]:
+def _link_info(core: Searchable, ids: list[str]) -> dict[str, tuple[str, str]]:
     """id -> (actor, link kind or "") for the candidates, in one lookup."""
     out: dict[str, tuple[str, str]] = {}
     for i in range(0, len(ids), 500):
@@ -279,7 +281,7 @@ def _link_info(core: MemoryCore, ids: list[str]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _cited_turns(core: MemoryCore, link_id: str) -> list[str]:
+def _cited_turns(core: Searchable, link_id: str) -> list[str]:
     """The turn memories a link memory cites, in its order (the same file and message id)."""
     rows = core.store.con.execute(
         "SELECT t.memory_id FROM sources l JOIN sources t ON t.kind = 'conversation' "
@@ -292,7 +294,7 @@ def _cited_turns(core: MemoryCore, link_id: str) -> list[str]:
     return list(dict.fromkeys(r[0] for r in rows))
 
 
-def question_ids(core: MemoryCore, ids: list[str]) -> set[str]:
+def question_ids(core: Searchable, ids: list[str]) -> set[str]:
     """Those of `ids` that are the record of a question the user asked in chat (one indexed
     lookup over the fused candidates, well under a millisecond)."""
     out: set[str] = set()

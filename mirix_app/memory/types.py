@@ -7,7 +7,9 @@ history, trash, search and export are written once for all six.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from enum import StrEnum
 from typing import Any
 
@@ -210,19 +212,7 @@ class Memory:
         """Build and validate a memory from a dict (an import line, a CLI argument)."""
         if not isinstance(raw, dict):
             raise InvalidInput(f"a memory must be a JSON object, got {type(raw).__name__}")
-        known = {
-            "id",
-            "type",
-            "fields",
-            "tags",
-            "tree_path",
-            "sources",
-            "created_at",
-            "updated_at",
-            "deleted_at",
-            "version",
-            "origin",
-        }
+        known = {f.name for f in dataclass_fields(cls)}  # the same keys to_dict writes
         unknown = set(raw) - known
         if unknown:
             raise InvalidInput(f"unknown memory key(s): {', '.join(sorted(unknown))}")
@@ -355,3 +345,61 @@ def validate_sources(raw: Any) -> list[Source]:
     if not isinstance(raw, list):
         raise InvalidInput("sources must be a list")
     return [Source.from_dict(s) for s in raw]
+
+
+# -- public value types of storage and search (no SQL here: the store renders Filters) ----------
+
+# Small English stop list: function words that match nearly every row and only cost time.
+_STOP_TEXT = (  # one string, not 70 lines of list
+    "a an and are as at be been but by can could did do does for from had has have he her him "
+    "his how i if in into is it its me my of on or our she so that the their them then there "
+    "these they this to was we were what when where which who whom why will with would you your"
+)
+STOP_WORDS = frozenset(_STOP_TEXT.split())
+
+
+@dataclass
+class Filters:
+    """What a browse or search keeps: types, a time window [since, until), an app."""
+
+    types: Sequence[MemoryType] | None = None
+    since: str | None = None  # inclusive, ISO UTC
+    until: str | None = None  # exclusive
+    app: str | None = None
+
+    @property
+    def narrows_rows(self) -> bool:
+        return bool(self.since or self.until or self.app)
+
+
+@dataclass
+class HistoryEntry:
+    id: int
+    memory_id: str
+    op: str
+    at: str
+    actor: str
+    before: Memory | None
+    after: Memory | None
+    undone_by: int | None
+
+
+@dataclass
+class SearchHit:
+    memory: Memory
+    score: float
+    bm25_rank: int | None = None
+    vector_rank: int | None = None
+    similarity: float | None = None
+    parts: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        m = self.memory
+        return {
+            "type": m.type.value,
+            "id": m.id,
+            "score": round(self.score, 6),
+            "text": m.search_text(),
+            "time": m.time,
+            "sources": [s.to_dict() for s in m.sources],
+        }

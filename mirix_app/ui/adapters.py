@@ -421,15 +421,10 @@ def _job_class(cls: Any) -> Any:
                 return super().run(*args, **kwargs)
             finally:
                 if threading.current_thread() is not threading.main_thread():
-                    release_thread_connection(self.pipeline.core.store)
+                    # A new thread runs every drain; each would otherwise leave a connection open.
+                    self.pipeline.core.release_thread()
 
     return BackgroundJob
-
-
-def release_thread_connection(store: Any) -> None:
-    """Close the calling thread's SQLite connection before the thread ends: the job starts a new
-    thread for every drain, and each would otherwise leave a connection open."""
-    store.release_thread()
 
 
 def make_priority(svc: Services) -> BackgroundPriority:

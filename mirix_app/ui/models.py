@@ -14,8 +14,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from mirix_app.memory.search import SearchHit
-from mirix_app.memory.types import SCHEMAS, Memory, MemoryType
+from mirix_app.memory.types import SCHEMAS, Memory, MemoryType, SearchHit
 from mirix_app.ui import theme
 from mirix_app.ui.services import to_local
 

@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from mirix_app.memory.clock import to_iso
-from mirix_app.memory.search import SearchHit
-from mirix_app.memory.types import Memory, MemoryType
+from mirix_app.memory.types import Memory, MemoryType, SearchHit
 from mirix_app.ui import theme
 from mirix_app.ui.actions import MemoryActions
 from mirix_app.ui.models import HitListModel, MemoryRole

@@ -14,8 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mirix_app.memory.search import SearchHit
-from mirix_app.memory.types import Memory
+from mirix_app.memory.types import Memory, SearchHit
 from mirix_app.ui import theme
 from mirix_app.ui.models import show_time
 from mirix_app.ui.search import Query, SearchController

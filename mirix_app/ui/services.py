@@ -27,11 +27,8 @@ from mirix_app.errors import MirixError
 from mirix_app.memory.clock import now_iso, to_iso
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.search import SearchHit
-from mirix_app.memory.search import search as memory_search
-from mirix_app.memory.store import Filters, HistoryEntry
 from mirix_app.memory.transfer import ImportReport, export_lines, import_memories, parse_lines
-from mirix_app.memory.types import SCHEMAS, Memory, MemoryType
+from mirix_app.memory.types import SCHEMAS, Filters, HistoryEntry, Memory, MemoryType, SearchHit
 from mirix_app.paths import Paths
 
 log = logging.getLogger(__name__)
@@ -175,12 +172,7 @@ class Services:
                     stop()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
-        self.core.close()
-        # MemoryCore.close() leaves the vector index alone; stop its helper process, if any.
-        close_vectors = getattr(self.core.vectors, "close", None)
-        if close_vectors is not None:
-            with contextlib.suppress(Exception):
-                close_vectors()
+        self.core.close()  # closes the vector index too (and stops its helper process)
 
     # -- memories ----------------------------------------------------------------------------
     def browse(
@@ -223,7 +215,7 @@ class Services:
         return self.core.reveal_secret(memory_id)
 
     def counts(self) -> dict[str, int]:
-        return self.core.store.count()
+        return self.core.count()
 
     def search(
         self,
@@ -243,14 +235,12 @@ class Services:
         filters = Filters(types=types or None, since=since, until=until, app=app or None)
         words = _WORD.findall(query)
         prefix = bool(words) and len(words[-1]) >= MIN_PREFIX
-        return memory_search(
-            self.core,
+        return self.core.search(
             query,
             filters=filters,
             limit=limit,
             mode=mode,
             prefix=prefix,
-            settings=self.core.settings.search,
             sync=False,
             pool=self._search_pool(),
         )
@@ -264,24 +254,18 @@ class Services:
     def warm_up(self) -> None:
         """Load the embedder, open the vector index (and its helper process) and apply pending
         vector changes, so the first search is fast."""
-        self.core.embedder.load()
-        warm = getattr(self.core.vectors, "warm_up", None)
-        if warm is not None:
-            warm()
-        self.core.sync_vectors()
+        self.core.warm_up()
 
     # -- sources, inbox, timeline ----------------------------------------------------------------
     def captures(self, since: str, until: str, limit: int = 500) -> list[InboxItem]:
-        items = self.core.inbox.recent(limit=limit, kind="capture", since=since, until=until)
+        items = self.core.inbox_recent(limit=limit, kind="capture", since=since, until=until)
         return sorted(items, key=lambda i: i.at)
 
     def inbox_item(self, item_id: str) -> InboxItem | None:
-        return self.core.inbox.get(item_id)
+        return self.core.inbox_get(item_id)
 
     def memories_from(self, kind: str, ref: str) -> list[Memory]:
-        ids = self.core.store.memories_from(kind, ref)
-        found = self.core.store.get_many(ids)
-        return [found[i] for i in ids if i in found and found[i].deleted_at is None]
+        return self.core.memories_from(kind, ref)
 
     def image_bytes(self, rel: str | None) -> bytes | None:
         """A screenshot's bytes (decrypted when capture keeps them encrypted), or None."""
@@ -302,7 +286,7 @@ class Services:
         return data
 
     def backlog(self) -> int:
-        return self.core.inbox.backlog()
+        return self.core.inbox_backlog()
 
     def capture_days(self, since: str, until: str) -> list[str]:
         """Local dates (YYYY-MM-DD) with at least one capture in the range, newest first."""
@@ -405,9 +389,7 @@ class Services:
         reveal_secrets: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
-        total = sum(self.core.store.count().values()) + sum(
-            self.core.store.count(deleted=True).values()
-        )
+        total = sum(self.core.count().values()) + sum(self.core.count(deleted=True).values())
         n = 0
         tmp = path.with_suffix(path.suffix + ".part")
         with tmp.open("w", encoding="utf-8") as f:

@@ -17,8 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mirix_app.memory.store import HistoryEntry
-from mirix_app.memory.types import SCHEMAS, Memory, MemoryType, Source
+from mirix_app.memory.types import SCHEMAS, HistoryEntry, Memory, MemoryType, Source
 from mirix_app.ui import theme
 from mirix_app.ui.actions import MemoryActions
 from mirix_app.ui.models import MASK, field_text, show_time, title_case

@@ -13,8 +13,7 @@ from mirix_app.agent.pipeline import Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.clock import parse_time
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import MemoryType
+from mirix_app.memory.types import Filters, MemoryType
 
 FIXTURE = Path(__file__).with_name("extract_ocr_screens.json")
 

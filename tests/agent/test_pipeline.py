@@ -14,8 +14,7 @@ from mirix_app.agent.settings import AgentSettings
 from mirix_app.agent.signals import numbered_steps, route
 from mirix_app.agent.statements import user_facts
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import MemoryType, Source
+from mirix_app.memory.types import Filters, MemoryType, Source
 from mirix_app.safety.secrets import MARKER, find_secrets
 from tests.fakes import Request, ScriptedModel
 

@@ -18,8 +18,7 @@ from mirix_app.agent.signals import route
 from mirix_app.agent.statements import is_question, stated, user_facts
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.search import QUESTION_TAG
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import Memory, MemoryType, Source
+from mirix_app.memory.types import Filters, Memory, MemoryType, Source
 from mirix_app.safety.secrets import MARKER
 from tests.fakes import Request, ScriptedModel
 

@@ -15,8 +15,7 @@ from mirix_app.agent.pipeline import Foreground, Pipeline, ProcessingJob
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.clock import to_iso
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import MemoryType
+from mirix_app.memory.types import Filters, MemoryType
 from tests.fakes import Request, ScriptedModel
 
 from .conftest import echo_notes, items_in

@@ -155,7 +155,7 @@ def written_since(home: Path, since: float, until: float) -> int:
     row overhead) plus kept screenshot files. SQLite page slack and the WAL are not counted."""
     from datetime import UTC, datetime
 
-    from mirix_app.memory.core import open_raw
+    from mirix_app.memory.keys import open_raw
     from mirix_app.paths import Paths
 
     iso = [datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S") for t in (since, until)]

@@ -86,7 +86,8 @@ def main() -> int:
     from mirix_app.agent.pipeline import Pipeline
     from mirix_app.memory.core import MemoryCore, shared_embedder
     from mirix_app.memory.inbox import InboxItem
-    from mirix_app.memory.store import Filters, fts_query
+    from mirix_app.memory.store import fts_query
+    from mirix_app.memory.types import Filters
     from mirix_app.paths import Paths
 
     turns, questions = corpus()

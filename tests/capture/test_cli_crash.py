@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mirix_app.memory.core import open_raw
+from mirix_app.memory.keys import open_raw
 from mirix_app.memory.packing import unpack
 from mirix_app.paths import Paths
 from tests.capture.conftest import QtWindows

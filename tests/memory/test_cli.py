@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mirix_app.cli import main
-from mirix_app.memory.core import open_raw
+from mirix_app.memory.keys import open_raw
 from mirix_app.paths import Paths
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))

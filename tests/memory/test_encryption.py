@@ -177,7 +177,7 @@ def test_plain_database_from_before_encryption_is_migrated(
         vid = core.new("vault", {"entry_type": "pin", "secret_value": "7777", "caption": "door"}).id
         core.new("semantic", {"name": MARKER, "summary": "old"})
         salt = json.loads((paths.data / "key.json").read_text())["salt"]
-    from mirix_app.memory.core import open_raw
+    from mirix_app.memory.keys import open_raw
 
     enc = open_raw(paths)
     enc.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('key_salt', ?)", (salt,))

@@ -83,7 +83,7 @@ def run_script(tmp_path: Path, path: Path, links: str = "links") -> subprocess.P
 
 
 def state() -> tuple[int, int, list[str], dict[str, int]]:
-    from mirix_app.memory.core import open_raw
+    from mirix_app.memory.keys import open_raw
     from mirix_app.paths import Paths
 
     con = open_raw(Paths.default())

@@ -130,7 +130,7 @@ def test_no_links_when_asked(core: Any, tmp_path: Path) -> None:
 
 
 def test_turns_reached_through_links_pass_the_filters(core: Any, tmp_path: Path) -> None:
-    from mirix_app.memory.store import Filters
+    from mirix_app.memory.types import Filters
 
     ingest(core, write_chat(tmp_path))
     hits = core.search("Porto Marta Silva", filters=Filters(since="2024-05-10T00:00:00Z"))

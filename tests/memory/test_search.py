@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 from mirix_app.memory.core import MemoryCore
-from mirix_app.memory.store import Filters, fts_query
-from mirix_app.memory.types import MemoryType, Source
+from mirix_app.memory.store import fts_query
+from mirix_app.memory.types import Filters, MemoryType, Source
 
 
 def _fill(core: MemoryCore) -> dict[str, str]:

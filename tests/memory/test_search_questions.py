@@ -8,8 +8,7 @@ import pytest
 
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.search import QUESTION_EVENT, QUESTION_FACTOR, QUESTION_TAG
-from mirix_app.memory.store import Filters
-from mirix_app.memory.types import MemoryType, Source
+from mirix_app.memory.types import Filters, MemoryType, Source
 
 ASK = "When is my flight to Porto and from which gate?"
 
