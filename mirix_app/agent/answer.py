@@ -18,10 +18,16 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from mirix_app.agent.extract.times import TimeMention, find_times, format_day
+from mirix_app.agent.extract.times import (
+    MONTH_NAMES,
+    TimeMention,
+    _shift_months,
+    find_times,
+    format_day,
+)
 from mirix_app.memory.clock import parse_time
 from mirix_app.memory.types import STOP_WORDS, Memory, MemoryType
 
@@ -266,10 +272,69 @@ _SPLIT_PARTS = re.compile(
 
 
 # -- words -----------------------------------------------------------------------------------------
+# Past forms that no suffix rule reaches: "felt" answers "how did you feel".
+_IRREGULAR = {
+    "felt": "feel",
+    "saw": "see",
+    "seen": "see",
+    "made": "make",
+    "went": "go",
+    "gone": "go",
+    "got": "get",
+    "gotten": "get",
+    "took": "take",
+    "taken": "take",
+    "bought": "buy",
+    "thought": "think",
+    "told": "tell",
+    "found": "find",
+    "gave": "give",
+    "given": "give",
+    "met": "meet",
+    "ran": "run",
+    "won": "win",
+    "wrote": "write",
+    "written": "write",
+    "began": "begin",
+    "begun": "begin",
+    "became": "become",
+    "came": "come",
+    "left": "leave",
+    "lost": "lose",
+    "kept": "keep",
+    "taught": "teach",
+    "brought": "bring",
+    "sent": "send",
+    "spent": "spend",
+    "built": "build",
+    "held": "hold",
+    "heard": "hear",
+    "sold": "sell",
+    "paid": "pay",
+    "said": "say",
+    "ate": "eat",
+    "eaten": "eat",
+    "drove": "drive",
+    "flew": "fly",
+    "sang": "sing",
+    "swam": "swim",
+    "chose": "choose",
+    "chosen": "choose",
+    "grew": "grow",
+    "knew": "know",
+    "drew": "draw",
+    "fell": "fall",
+    "caught": "catch",
+    "learnt": "learn",
+    "led": "lead",
+}
+
+
 def stem(word: str) -> str:
     """A light suffix stripper: 'donated' and 'donate', 'paintings' and 'painting' meet."""
     w = word.lower().strip("'’.-")
     w = re.sub(r"['’]s$", "", w)
+    w = _IRREGULAR.get(w, w)
     for suffix in (
         "ations",
         "ation",
@@ -337,6 +402,7 @@ class Question:
     stems: list[str]
     names: list[str]
     listy: bool
+    window: tuple[date, date] | None = None  # [first, last] day a dated question is about
 
     @property
     def kind(self) -> str:
@@ -365,7 +431,11 @@ def _kind(part: str) -> tuple[str, str]:
         q,
     ) and not re.search(r"\bhow (?:do|did) (?:i|you) (?:feel|like|know|meet)\b", q):
         return "steps", ""
-    if re.search(r"\bwhen\b|\bwhat (?:date|day|year|month)\b|\bwhich (?:date|day|year|month)\b", q):
+    wh = re.search(r"\b(?:what|which|who|whom|whose|where|why|how|when)\b", q)
+    # "Who supports her when she ...": a 'when' after another question word is a condition.
+    if (wh and wh.group(0) == "when") or re.search(
+        r"\bwhat (?:date|day|year|month)\b|\bwhich (?:date|day|year|month)\b", q
+    ):
         return "when", ""
     if re.search(r"\bwho(?:m|se)?\b|\bwith whom\b", q):
         return "who", ""
@@ -397,7 +467,34 @@ def analyze(question: str) -> Question:
         for w in re.findall(r"\b[A-Z][\w'’-]+", text[1:] if text else "")
         if w.lower() not in _NOT_NAMES and w.lower() not in _AUX
     ]
-    return Question(text, parts, content_stems(text), names, bool(_LISTY.search(text)))
+    window, undated = question_window(text)
+    names = [n for n in names if n.lower() not in _CALENDAR]
+    return Question(text, parts, content_stems(undated), names, bool(_LISTY.search(text)), window)
+
+
+_MONTH_YEAR = re.compile(r"\b([A-Z][a-z]+) (\d{4})\b")
+_YEAR = re.compile(r"\b(?:in|during|of)\s+((?:19|20)\d\d)\b")
+
+
+def question_window(text: str, now: date | None = None) -> tuple[tuple[date, date] | None, str]:
+    """The days a question names ("on 3 June, 2023", "in October 2023", "in 2022") and the
+    question without them: the date is a time to look at, not a word to match. A named day
+    reaches back a week, since what was said that day is often about the days before."""
+    ref = now or date.today()
+    for t in find_times(text, ref):
+        rest = f"{text[: t.start]} {text[t.end :]}"
+        if t.day is not None and t.precision == "day" and re.search(r"\d{4}", t.text):
+            return (t.day - timedelta(days=7), t.day + timedelta(days=1)), rest
+        mm = _MONTH_YEAR.search(t.value)
+        if t.precision == "month" and mm and mm.group(1).lower() in _CALENDAR:
+            month = MONTH_NAMES.index(mm.group(1))
+            first = date(int(mm.group(2)), month, 1)
+            return (first, _shift_months(first, 1) - timedelta(days=1)), rest
+    ym = _YEAR.search(text)
+    if ym:
+        y = int(ym.group(1))
+        return (date(y, 1, 1), date(y, 12, 31)), f"{text[: ym.start()]} {text[ym.end() :]}"
+    return None, text
 
 
 # -- units ----------------------------------------------------------------------------------------
@@ -490,7 +587,12 @@ def units_of(m: Memory, rank: int) -> list[Unit]:
         photo = _PHOTO.search(text)
         if photo:
             text = text[: photo.start()]
-            add(photo.group(1), "caption", speaker=speaker, seq=500)
+            caption = re.sub(
+                r"^(?:a|an)\s+(?:photo|photograph|photography|picture|image)\s+of\s+",
+                "",
+                photo.group(1),
+            )
+            add(caption, "caption", speaker=speaker, seq=500)
         for i, s in enumerate(_sentences(text)):
             add(s, speaker=speaker, seq=i)
         # Its neighbours, as context: a question's answer is often the next turn. The memory
@@ -564,6 +666,13 @@ def _has_cue(kind: str, u: Unit, head: str, q: Question | None = None) -> bool:
     return False
 
 
+# How much of what the unit before a unit holds of the question it may carry: an answer often
+# follows the line that restates the question, and nearly always follows a question.
+CARRY = 0.3
+QUESTION_CARRY = 0.9
+DATED = 0.15  # a dated question ("on 3 June 2023") prefers memories of those days
+
+
 def score_units(
     q: Question, units: list[Unit], embed: Embed | None = None, *, embed_top: int = 24
 ) -> list[Unit]:
@@ -619,7 +728,11 @@ def score_units(
         cue = 1.0 if _has_cue(q.kind, u, head, q) else 0.0
         novel = _novelty(u.text, q, qnames)
         prev = before.get(id(u))
-        carried = 0.3 * max(0.0, prev.overlap - u.overlap) if prev is not None and novel else 0.0
+        carried = 0.0
+        if prev is not None and novel:
+            # What a question in the memories asks, the line after it answers.
+            w = QUESTION_CARRY if prev.text.rstrip().endswith("?") else CARRY
+            carried = w * max(0.0, prev.overlap - u.overlap)
         u.score = (
             0.5 * u.overlap
             + 0.35 * max(0.0, u.similarity)
@@ -628,6 +741,10 @@ def score_units(
             + carried
             + 0.05 / (1 + u.rank)
         )
+        if q.window is not None:
+            first, last = q.window
+            day = u.ref.date() if isinstance(u.ref, datetime) else u.ref
+            u.score += DATED if first <= day <= last else 0.0
         if u.text.rstrip().endswith("?"):  # a question is rarely its own answer
             u.score *= 0.55
         if u.kind == "context":
@@ -643,6 +760,8 @@ def _novelty(text: str, q: Question, qnames: set[str]) -> int:
     for w in words(text):
         lw = w.lower()
         if len(lw) < 3 or lw in STOP_WORDS or lw in _FILLER or lw in _LEAD or lw in qnames:
+            continue
+        if (lw in _TIME_WORDS or lw in _CALENDAR) and q.kind not in _TIME_KINDS:
             continue
         if _matches(stem(lw), qset):
             continue
@@ -811,44 +930,291 @@ _LEAD = (
 )
 
 
+_BREAK = re.compile(r"[;:!?()\[\]“”]|[,.](?:\s|$)|\s[–—-]+\s|--")
+# Words at which the answer's noun phrase ends: a new clause begins ("Marley flooring, which is
+# what studios use"; "mental health is super rewarding").
+_STOP_AT = {
+    "is",
+    "was",
+    "are",
+    "were",
+    "which",
+    "that",
+    "who",
+    "because",
+    "but",
+    "so",
+    "when",
+    "while",
+    "if",
+    "since",
+    "it",
+    "it's",
+    "i",
+    "i'm",
+    "i've",
+    "we",
+    "you",
+    "they",
+    "he",
+    "she",
+    "has",
+    "have",
+    "had",
+    "will",
+    "would",
+    "can",
+    "could",
+    "really",
+    "just",
+    "last",
+    "yesterday",
+    "today",
+    "tomorrow",
+    "ago",
+    "next",
+    "recently",
+    "lately",
+    "too",
+    "also",
+    "as",
+    "than",
+}
+# Words that place a sentence in time: they say when, never what ("Last Fri I took my kids to a
+# pottery workshop" adds no answer to "what did they make there").
+_TIME_WORDS = {
+    "last",
+    "next",
+    "week",
+    "weekend",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "day",
+    "days",
+    "ago",
+    "yesterday",
+    "today",
+    "tomorrow",
+    "tonight",
+    "morning",
+    "evening",
+    "night",
+    "afternoon",
+    "mon",
+    "tue",
+    "tues",
+    "wed",
+    "thu",
+    "thurs",
+    "fri",
+    "sat",
+    "sun",
+    "earlier",
+    "later",
+    "soon",
+    "once",
+    "before",
+    "after",
+    "while",
+    "since",
+}
+_DEICTIC = {"last", "next", "ago", "yesterday", "today", "tomorrow", "tonight", "earlier", "later"}
+_TIME_KINDS = {"when", "time", "ago", "duration"}
+_PREP = {
+    "after",
+    "before",
+    "about",
+    "with",
+    "into",
+    "like",
+    "through",
+    "around",
+    "over",
+    "under",
+    "towards",
+    "toward",
+    "across",
+    "along",
+    "during",
+    "up",
+    "out",
+    "off",
+    "down",
+    "onto",
+}
+_TITLE_HEADS = {
+    "book",
+    "song",
+    "movie",
+    "film",
+    "show",
+    "title",
+    "piece",
+    "album",
+    "poem",
+    "novel",
+    "series",
+    "game",
+    "play",
+    "name",
+    "named",
+    "called",
+    "quote",
+    "saying",
+    "motto",
+    "slogan",
+    "sign",
+    "poster",
+    "posters",
+    "tattoo",
+    "band",
+    "podcast",
+}
+_QUOTED = re.compile(r"[\"“]([^\"“”]{2,60})[\"”]|(?<!\w)'([^']{2,40})'(?!\w)")
+_WHY = re.compile(r"(?i)^\s*why\b")
+_REASON = re.compile(r"(?i)\b(?:because|since|so that|in order to|to|for)\b")
+
+
 def _window(text: str, q: Question) -> str:
-    """The words of a sentence that answer a 'what' question: its clause with the most new
-    words beside the question's own, with the leading subject, verb and filler cut."""
+    """The words of a sentence that answer a 'what' question: the chunk of words the question
+    does not already hold, nearest after the words it does hold ("raise awareness for -> mental
+    health"; "say goodbye to -> Max"), cut where a new clause begins; the thing asked about keeps
+    its modifiers ("what kind of flooring" -> "Marley flooring"). A quoted title answers a
+    question about a book, a song or a name."""
     qset = set(q.stems)
-    qnames = {n.lower() for n in q.names}
-
-    def is_q(w: str) -> bool:
-        lw = w.lower()
-        return lw in qnames or (lw not in STOP_WORDS and _matches(stem(lw), qset))
-
-    clauses = [c.strip() for c in re.split(r"[;:!?()\"“”]|,\s|\.\s|\s[–—-]\s", text) if c.strip()]
-    best: tuple[float, list[str]] | None = None
-    for c in clauses:
-        toks = words(c)
-        if not toks:
-            continue
-        marks = [is_q(w) for w in toks]
-        novel = sum(
-            1
-            for w, m in zip(toks, marks, strict=True)
-            if not m and w.lower() not in STOP_WORDS and w.lower() not in _FILLER and len(w) > 1
-        )
-        if not novel:
-            continue
-        score = novel + 0.8 * min(sum(marks), 2) - 0.04 * len(toks)
-        if best is None or score > best[0]:
-            best = (score, toks)
+    qnames = {n.lower().rstrip("'’s") for n in q.names}
+    focus = _focus(q.text)
+    qwords = {w.lower() for w in words(q.text)}
+    if focus in _TITLE_HEADS or qwords & {"name", "named", "called", "title"}:
+        quoted = [m.group(1) or m.group(2) for m in _QUOTED.finditer(text)]
+        quoted = [
+            x.strip() for x in quoted if x and not all(_is_q(w, qset, qnames) for w in words(x))
+        ]
+        if quoted:
+            return quoted[0]
+    if _WHY.search(q.text):
+        m = re.search(r"(?i)\b(?:because|since|so that|in order to|'?cause)\b\s+(.+)", text)
+        if m:
+            return _trim(_cut(m.group(1)), 12)
+    fstem = stem(focus) if focus else ""
+    best: tuple[float, str] | None = None
+    for ci, clause in enumerate(_clauses(text)):
+        toks = words(clause)
+        marks = [_is_q(w, qset, qnames) for w in toks]
+        heads = [bool(fstem) and stem(w.lower()) == fstem for w in toks]
+        nq = sum(marks)
+        chunks: list[tuple[int, int]] = []
+        i = 0
+        while i < len(toks):
+            if (marks[i] and not heads[i]) or toks[i].lower() in _STOP_AT:
+                i += 1
+                continue
+            j = i
+            while j < len(toks) and not (
+                (marks[j] and not heads[j]) or toks[j].lower() in _STOP_AT
+            ):
+                j += 1
+                if heads[j - 1]:
+                    break  # the thing asked about ends its phrase
+            chunks.append((i, j))
+            i = j
+        for a, b in chunks:
+            span = _tidy(toks[a:b])
+            if not span:
+                continue
+            content = sum(1 for w in span if _substantive(w))
+            if not content or (len(span) == 1 and heads[b - 1]):
+                continue
+            k = a - 1
+            while k >= 0 and toks[k].lower() in STOP_WORDS and not marks[k]:
+                k -= 1
+            after = k >= 0 and marks[k] and not heads[k]
+            before = b < len(toks) and marks[b]
+            score = (
+                2.0 * after
+                + 0.8 * before
+                + 2.5 * heads[b - 1]
+                + 0.7 * any(toks[x][:1].isupper() for x in range(max(a, 1), b))
+                + 0.6 * min(nq, 3)
+                + 0.5 * min(content, 3)
+                - 0.2 * max(0, len(span) - 6)
+                - 0.3 * ci
+            )
+            if best is None or score > best[0]:
+                best = (score, " ".join(span))
     if best is None:
-        return _trim(text)
-    toks = best[1]
-    i, j = 0, len(toks) - 1
-    while i < j and (toks[i].lower() in _LEAD or is_q(toks[i])):
-        i += 1
-    while j > i and (
-        toks[j].lower() in _LEAD | {"ago", "yesterday", "today", "week", "weekend"} or is_q(toks[j])
+        return _trim(text, 12)
+    return best[1]
+
+
+_FOCUS = re.compile(
+    r"(?i)\b(?:what|which)(?:'s|\s+is|\s+was|\s+are|\s+were)?"
+    r"(?:\s+(?:my|your|the|his|her|their|our|[a-z]+'s))?(?:\s+(?:favou?rite|fav|main|new|first))?"
+    r"\s+(?:(?:kind|type|sort|style|form|genre|brand)s?\s+of\s+)?([a-z][\w-]+)"
+)
+
+
+def _focus(question: str) -> str:
+    """The noun a 'what' question asks about: "what kind of flooring" -> flooring."""
+    m = _FOCUS.search(question)
+    w = m.group(1).lower() if m else ""
+    return "" if w in STOP_WORDS or w in _AUX or w in _QUESTION_NOISE else w
+
+
+def _substantive(w: str) -> bool:
+    lw = w.lower()
+    return not (
+        lw in STOP_WORDS or lw in _FILLER or lw in _TIME_WORDS or lw in _CALENDAR or lw.isdigit()
+    )
+
+
+def _is_q(w: str, qset: set[str], qnames: set[str]) -> bool:
+    lw = w.lower().rstrip("'’s") if w[:1].isupper() else w.lower()
+    if lw in qnames or w.lower() in qnames:
+        return True
+    return w.lower() not in STOP_WORDS and _matches(stem(w.lower()), qset)
+
+
+def _clauses(text: str) -> list[str]:
+    """Clauses of a sentence; a comma list of short items ("salads, sandwiches, and desserts")
+    stays whole."""
+    text = re.sub(r"(\w+(?:\s\w+)?),\s+(?=(?:\w+(?:\s\w+)?,\s+)*(?:and|or)\s)", r"\1 , ", text)
+    parts = re.split(r"[;:!?()\[\]“”\"]|(?<! ),\s|\.(?:\s|$)|\s[–—-]+\s|--", text)
+    return [p.replace(" , ", ", ").strip() for p in parts if p and p.strip()]
+
+
+def _tidy(toks: list[str]) -> list[str]:
+    """A run of words with its leading verb, pronoun and filler cut, ended where a new clause
+    starts, at most 10 words."""
+    i = 0
+    while i < len(toks) and (
+        toks[i].lower() in _LEAD | _PREP | _STOP_AT | _TIME_WORDS
+        or (toks[i].lower().endswith("ly") and len(toks[i]) > 4)  # "Thankfully, ..."
     ):
-        j -= 1
-    return " ".join(toks[i : min(j, i + 13) + 1])
+        i += 1
+    out: list[str] = []
+    for w in toks[i:]:
+        lw = w.lower()
+        if out and lw in _STOP_AT:
+            break
+        out.append(w)
+        if len(out) >= 10:
+            break
+    while out and (
+        out[-1].lower() in _LEAD | _DEICTIC | _CALENDAR | _PREP | {"before", "until"}
+        or out[-1].lower() in STOP_WORDS
+    ):
+        out.pop()
+    return out
+
+
+def _cut(text: str) -> str:
+    return " ".join(
+        _tidy(words(re.split(r"[;!?]|\.(?:\s|$)|\s[–—-]+\s", text)[0])) or words(text)[:12]
+    )
 
 
 def _trim(text: str, limit: int = 30) -> str:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from mirix_app.agent import answer as evidence
@@ -223,15 +224,27 @@ class ChatAgent:
         queries = [question, *topics(question)]
         fused: dict[str, float] = {}
         mems: dict[str, Memory] = {}
+        window, undated = evidence.question_window(question)
+        dated = (
+            Filters(
+                since=f"{window[0].isoformat()}T00:00:00",
+                until=f"{(window[1] + timedelta(days=1)).isoformat()}T00:00:00",
+            )
+            if window is not None
+            else None
+        )
+        if dated is not None:
+            queries.append(undated)  # "what did I read on 3 June": what the memories of then hold
         for qi, q in enumerate(queries):
-            weight = 1.0 if qi == 0 else 0.5
+            weight = 1.0 if qi == 0 or (dated and qi == len(queries) - 1) else 0.5
             # A topic is a word or a name: keyword search finds it, and a vector query per
             # topic would cost an embedding and an index query each.
-            hits = (
-                self.core.search(q, limit=limit)
-                if qi == 0
-                else self.core.search(q, limit=max(5, limit // 2), mode="bm25")
-            )
+            if qi == 0:
+                hits = self.core.search(q, limit=limit)
+            elif dated is not None and qi == len(queries) - 1:
+                hits = self.core.search(q, limit=limit, filters=dated, mode="bm25")
+            else:
+                hits = self.core.search(q, limit=max(5, limit // 2), mode="bm25")
             for rank, h in enumerate(hits, 1):
                 if h.memory.type is MemoryType.CORE:
                     continue
