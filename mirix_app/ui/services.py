@@ -31,6 +31,7 @@ from mirix_app.memory.store import Filters, HistoryEntry
 from mirix_app.memory.transfer import ImportReport, export_lines, import_memories, parse_lines
 from mirix_app.memory.types import SCHEMAS, Memory, MemoryType
 from mirix_app.paths import Paths
+from mirix_app.runtime import Runtime, RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ class Services:
         self._pool: ThreadPoolExecutor | None = None
         self._priority: Any = None
         self._downloads: dict[str, Any] = {}  # catalogue id -> agent.download.Download
+        # The one owner of background work (pools, loops, what they hold): mirix_app/runtime.py
+        self.runtime = Runtime()
 
     @classmethod
     def open(
@@ -153,6 +156,7 @@ class Services:
         for dl in self.downloads().values():  # a download resumes from its part file later
             with contextlib.suppress(Exception):
                 dl.pause()
+        self.runtime.stop()  # its loops and tasks end, then what it owns (capture, agent, ...)
         for s in (self.capture, self.agent, self._priority):
             stop = getattr(s, "stop", None) or getattr(s, "close", None)
             if stop:
@@ -504,6 +508,17 @@ class Services:
     def load_model(self, progress: Callable[[int, int], None] | None = None) -> None:
         if self.agent is not None:
             self.agent.load(progress)
+
+    def prepare_model(self) -> None:
+        """At start: load the model now when [runtime] eager_model (or MIRIX_EAGER_MODEL=1) says
+        so; otherwise it loads on first use (only a missing capability result loads it now)."""
+        if self.agent is None:
+            return
+        prepare = getattr(self.agent, "prepare", None)
+        if RuntimeSettings.from_settings(self.settings).eager_model or prepare is None:
+            self.agent.load()
+        else:
+            prepare()
 
     def process_inbox(self) -> bool:
         """Let the agent turn waiting captures/messages into memories (in its own thread)."""
