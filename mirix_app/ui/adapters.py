@@ -405,9 +405,13 @@ class Housekeeping:
 
     NAME = "mirix-housekeeping"
 
-    def __init__(self, svc: Services, period: float = 30.0) -> None:
+    def __init__(self, svc: Services, period: float | None = None) -> None:
         self.svc = svc
         self.settings = RuntimeSettings.from_settings(svc.settings)
+        if period is None:  # a quarter of the shortest idle time, between 1 and 30 s
+            s = self.settings
+            idle = [m * 60 for m in (s.model_idle_minutes, s.embedder_idle_minutes) if m > 0]
+            period = min(30.0, max(1.0, min(idle, default=120.0) / 4))
         self.loop = Loop(self.NAME, self.run, interval=period, first_run=False)
 
     def run(self, cancel: Cancel | None = None) -> None:
@@ -416,7 +420,8 @@ class Housekeeping:
         lifecycle = getattr(agent, "lifecycle", None)
         if lifecycle is not None:
             freed = bool(lifecycle.unload_if_idle()) or freed
-        idle_s = self.settings.embedder_idle_minutes * 60
+        # Eager mode keeps everything loaded, as the app did before idle unloading.
+        idle_s = 0.0 if self.settings.eager_model else self.settings.embedder_idle_minutes * 60
         embedder = self.svc.core.embedder
         unload = getattr(embedder, "unload_if_idle", None)
         if idle_s > 0 and unload is not None and unload(idle_s):
