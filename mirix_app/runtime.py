@@ -56,6 +56,16 @@ class RuntimeSettings:
     embedder_idle_minutes: float = 10.0
 
     @classmethod
+    def read(cls, settings: Settings | None) -> RuntimeSettings:
+        """`from_settings`, but a bad [runtime] table logs what is wrong and uses the defaults
+        (memory housekeeping must not take the agent down)."""
+        try:
+            return cls.from_settings(settings)
+        except InvalidInput as e:
+            log.warning("[runtime] ignored: %s", e.message)
+            return cls.from_settings(None)
+
+    @classmethod
     def from_settings(cls, settings: Settings | None) -> RuntimeSettings:
         raw = (settings.extra.get("runtime", {}) if settings is not None else {}) or {}
         if not isinstance(raw, dict):

@@ -160,8 +160,8 @@ class AgentAdapter:
     roles use one model), the chat agent and the agent's loop draining the inbox.
 
     The loop (a runtime Loop, thread "mirix-agent" at background priority) runs when woken -
-    capture kept something, a chat message was stored, a slow job ended - and every
-    RETRY_SECONDS for items waiting for a retry. Models load on first use and are unloaded after
+    at start, when capture kept something, when a chat message was stored - and every
+    RETRY_SECONDS for items waiting for a retry (and rows other processes added). Models load on first use and are unloaded after
     [runtime] model_idle_minutes unused (`lifecycle`); with eager_model they load at start and
     stay."""
 
@@ -188,7 +188,7 @@ class AgentAdapter:
         self._interrupt = threading.Event()  # ends a drain for new settings
         self._drain_lock = threading.Lock()  # held while the loop drains
         self.processed = 0
-        self.runtime_settings = RuntimeSettings.from_settings(svc.settings)
+        self.runtime_settings = RuntimeSettings.read(svc.settings)
         idle = (
             0.0 if self.runtime_settings.eager_model else self.runtime_settings.model_idle_minutes
         )
@@ -407,7 +407,7 @@ class Housekeeping:
 
     def __init__(self, svc: Services, period: float | None = None) -> None:
         self.svc = svc
-        self.settings = RuntimeSettings.from_settings(svc.settings)
+        self.settings = RuntimeSettings.read(svc.settings)
         if period is None:  # a quarter of the shortest idle time, between 1 and 30 s
             s = self.settings
             idle = [m * 60 for m in (s.model_idle_minutes, s.embedder_idle_minutes) if m > 0]

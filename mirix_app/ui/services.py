@@ -515,7 +515,7 @@ class Services:
         if self.agent is None:
             return
         prepare = getattr(self.agent, "prepare", None)
-        if RuntimeSettings.from_settings(self.settings).eager_model or prepare is None:
+        if RuntimeSettings.read(self.settings).eager_model or prepare is None:
             self.agent.load()
         else:
             prepare()
