@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -49,11 +50,13 @@ class RuntimeSettings:
     """[runtime] in settings.toml. `model_idle_minutes`: a loaded language model is unloaded after
     this long unused (0 = never); `eager_model`: load it at start and keep it (what the app did
     before; MIRIX_EAGER_MODEL=1 does the same); `embedder_idle_minutes`: the same for the
-    embedding model (0 = never)."""
+    embedding model (0 = never); `vectors_idle_minutes`: the vector index's helper process is
+    stopped after this long unused (0 = never), and started again by the next search."""
 
     model_idle_minutes: float = 5.0
     eager_model: bool = False
     embedder_idle_minutes: float = 10.0
+    vectors_idle_minutes: float = 10.0
 
     @classmethod
     def read(cls, settings: Settings | None) -> RuntimeSettings:
@@ -71,11 +74,12 @@ class RuntimeSettings:
         if not isinstance(raw, dict):
             raise InvalidInput("[runtime] must be a table")
         known = {"model_idle_minutes", "eager_model", "embedder_idle_minutes"}
+        known |= {"vectors_idle_minutes"}
         unknown = set(raw) - known
         if unknown:
             raise InvalidInput(f"unknown key(s) in [runtime]: {', '.join(sorted(unknown))}")
         values: dict[str, Any] = {}
-        for key in ("model_idle_minutes", "embedder_idle_minutes"):
+        for key in ("model_idle_minutes", "embedder_idle_minutes", "vectors_idle_minutes"):
             if key in raw:
                 v = raw[key]
                 if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
@@ -87,7 +91,7 @@ class RuntimeSettings:
             values["eager_model"] = raw["eager_model"]
         out = cls(**values)
         if os.environ.get("MIRIX_EAGER_MODEL", "").strip() in ("1", "true", "yes"):
-            out = cls(out.model_idle_minutes, True, out.embedder_idle_minutes)
+            out = dataclasses.replace(out, eager_model=True)
         return out
 
 

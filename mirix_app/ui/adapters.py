@@ -401,7 +401,8 @@ class AgentAdapter:
 
 class Housekeeping:
     """A runtime loop that unloads what has not been used for its idle time: the language
-    models (AgentAdapter.lifecycle) and the embedder, then gives the freed heap back to the OS."""
+    models (AgentAdapter.lifecycle), the embedder and the vector helper process, then gives the
+    freed heap back to the OS."""
 
     NAME = "mirix-housekeeping"
 
@@ -410,7 +411,8 @@ class Housekeeping:
         self.settings = RuntimeSettings.read(svc.settings)
         if period is None:  # a quarter of the shortest idle time, between 1 and 30 s
             s = self.settings
-            idle = [m * 60 for m in (s.model_idle_minutes, s.embedder_idle_minutes) if m > 0]
+            minutes = (s.model_idle_minutes, s.embedder_idle_minutes, s.vectors_idle_minutes)
+            idle = [m * 60 for m in minutes if m > 0]
             period = min(30.0, max(1.0, min(idle, default=120.0) / 4))
         self.loop = Loop(self.NAME, self.run, interval=period, first_run=False)
 
@@ -427,6 +429,10 @@ class Housekeeping:
         if idle_s > 0 and unload is not None and unload(idle_s):
             self.svc.runtime.events.publish("model.unloaded", "embedder")
             freed = True
+        idle_s = 0.0 if self.settings.eager_model else self.settings.vectors_idle_minutes * 60
+        release = getattr(self.svc.core.vectors, "release_if_idle", None)
+        if idle_s > 0 and release is not None and release(idle_s):
+            self.svc.runtime.events.publish("model.unloaded", "vector helper")
         if freed:
             malloc_trim()
 

@@ -753,7 +753,11 @@ def rss_child(mode: str, home: Path, interval: float, settle: float) -> int:
     }
     st.extra["ui"] = {"consent_at": now_iso()}
     if mode == "lazy":  # 6 s instead of minutes, so the idle state comes within the run
-        st.extra["runtime"] = {"model_idle_minutes": 0.1, "embedder_idle_minutes": 0.1}
+        st.extra["runtime"] = {
+            "model_idle_minutes": 0.1,
+            "embedder_idle_minutes": 0.1,
+            "vectors_idle_minutes": 0.1,
+        }
     st.save(paths)
     sampler = MemorySampler()
     qapp = QApplication.instance() or QApplication([sys.argv[0]])
@@ -763,6 +767,7 @@ def rss_child(mode: str, home: Path, interval: float, settle: float) -> int:
     if services.capture is None or services.agent is None:
         raise SystemExit("capture or agent did not load (see the log)")
     app = MirixApp(services, use_tray=False)
+    app.window.move(920, 40)  # beside the notes window capture reads (ours are excluded)
     app.window.show()
     notes: dict[str, str] = {}
     try:

@@ -398,3 +398,32 @@ def test_capture_service_runs_on_the_runtime_and_stops_with_it(core: Any) -> Non
     assert rt.stop()
     assert capturer.closed and not svc.running
     assert str(svc.state.status) == "stopped"
+
+
+def test_the_vector_helper_stops_when_idle_and_the_next_search_starts_it(tmp_path: Any) -> None:
+    import numpy as np
+
+    from mirix_app.config import VectorSettings
+    from mirix_app.memory.embed import Embedder
+    from mirix_app.memory.types import MemoryType
+    from mirix_app.memory.vectors import VectorIndex
+
+    pytest.importorskip("chromadb")
+    index = VectorIndex(VectorSettings(mode="process"), tmp_path / "vectors", Embedder())
+    try:
+        v = np.zeros(384, dtype=np.float32)
+        v[0] = 1.0
+        mtype = next(iter(MemoryType))
+        index.upsert(mtype, ["m1"], v[None, :])
+        first = index.remote
+        assert first is not None
+        assert not index.release_if_idle(3600)  # just used
+        old = index.remote
+        assert index.release_if_idle(0)
+        assert old is not None and old.dead
+        assert index.query(v, [mtype], 1)[0][0] == "m1"  # a new helper, same index on disk
+        assert index.remote is not old
+        # A caller holding the released helper is served by the new one.
+        assert index._rcall(old, "count", mtype) == 1
+    finally:
+        index.close()
