@@ -247,7 +247,8 @@ class Services:
     def _search_pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(2, thread_name_prefix="mirix-search")
+                self._pool = pool = ThreadPoolExecutor(2, thread_name_prefix="mirix-search")
+                self.runtime.own("search pool", lambda: pool.shutdown(cancel_futures=True))
             return self._pool
 
     def warm_up(self) -> None:

@@ -37,7 +37,7 @@ class Recorder:
             self.events.append(ev)
             self._cond.notify_all()
 
-    def wait_for(self, kind: str, name: str | None = None) -> Event:
+    def wait_for(self, kind: str, name: str | None = None, timeout: float = WAIT) -> Event:
         def found() -> Event | None:
             for ev in self.events:
                 if ev.kind == kind and (name is None or ev.name == name):
@@ -45,7 +45,7 @@ class Recorder:
             return None
 
         with self._cond:
-            assert self._cond.wait_for(lambda: found() is not None, WAIT), (kind, name)
+            assert self._cond.wait_for(lambda: found() is not None, timeout), (kind, name)
             ev = found()
             assert ev is not None
             return ev
@@ -427,3 +427,33 @@ def test_the_vector_helper_stops_when_idle_and_the_next_search_starts_it(tmp_pat
         assert index._rcall(old, "count", mtype) == 1
     finally:
         index.close()
+
+
+def test_new_inbox_rows_from_capture_wake_the_agent_no_timer(services: Any) -> None:
+    """Capture keeping something wakes the agent's loop, which drains the inbox and says so;
+    an adapter that does not drain on its own (auto off) is not woken."""
+    from types import SimpleNamespace
+
+    from mirix_app.memory.inbox import InboxItem
+    from mirix_app.ui import adapters
+
+    try:
+        services.agent = agent = adapters.make_agent(services)
+        capture = adapters.make_capture(services)
+    except Exception as e:
+        pytest.skip(f"agent or capture unavailable: {e}")
+    rec = Recorder()
+    services.runtime.events.subscribe(rec)
+    try:
+        agent.auto = False
+        capture._announce(SimpleNamespace(status="recording"), [SimpleNamespace(kept=True)])
+        assert rec.wait_for("capture").data == {"status": "recording"}
+        assert not agent.loop.running  # not woken
+        agent.auto = True
+        services.core.inbox.put(InboxItem(kind="chat", text="remind me to call the dentist"))
+        capture._announce(SimpleNamespace(status="recording"), [SimpleNamespace(kept=True)])
+        rec.wait_for("agent.finished", agent.LOOP, timeout=180)  # may load the model first
+        assert services.core.inbox.backlog() == 0
+    finally:
+        assert services.runtime.stop()
+    assert not agent.loop.running
