@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # Sections read here, and those other modules read from `Settings.extra`.
 SECTIONS = ("vectors", "search", "storage")
-OTHER_SECTIONS = ("capture", "model", "agent", "ui", "mcp")
+OTHER_SECTIONS = ("capture", "model", "agent", "ui", "mcp", "runtime")
 
 
 @dataclass

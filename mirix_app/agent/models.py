@@ -152,6 +152,11 @@ class Model(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Free the model."""
 
+    def unload(self) -> bool:
+        """Free the memory the loaded model holds; the next use loads it again. True when
+        something was freed (a remote model holds nothing worth freeing)."""
+        return False
+
     # -- public API --------------------------------------------------------------------------
     def stream(
         self,
@@ -576,6 +581,14 @@ class LlamaCppModel(Model):
             if self._llm is not None:
                 self._llm.close()
                 self._llm = None
+
+    def unload(self) -> bool:
+        """Waits for a generation under way (the lock), then frees the weights and context."""
+        with self.lock:
+            if self._llm is None:
+                return False
+            self.close()
+            return True
 
     def status(self) -> ModelStatus:
         try:

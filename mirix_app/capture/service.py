@@ -1,5 +1,7 @@
-"""The capture service: an apscheduler job at a fixed interval (and on focus change), with
-pause/resume, idle/lock skipping, a status the UI can show, and a clean stop.
+"""The capture service: a runtime Loop (mirix_app/runtime.py) running a cycle at a fixed interval
+and on focus change, with pause/resume, idle/lock skipping, a status the UI can show, and a clean
+stop. In the app the loop is one of the app Runtime's (stopped with it); on its own (`mirix
+capture`) the service runs the loop itself.
 
 Capture only appends to the queue; it never waits for the model. A failing cycle (no tesseract, a
 bad grab, a full or read-only disk, a locked database) sets the status to ERROR with what to do;
@@ -35,10 +37,12 @@ from mirix_app.capture.settings import CaptureSettings
 from mirix_app.capture.windows import WindowAdapter, WindowInfo, adapter_for_platform, is_own
 from mirix_app.errors import MirixError
 from mirix_app.memory.clock import now_iso, to_iso
+from mirix_app.runtime import Cancel, Loop
 
 if TYPE_CHECKING:
     from mirix_app.memory.core import MemoryCore
     from mirix_app.paths import Paths
+    from mirix_app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -162,9 +166,11 @@ class CaptureService:
         clock: Callable[[], float] = time.time,
         max_backoff_seconds: float = 60.0,
         exclude_own: bool = True,
+        runtime: Runtime | None = None,
     ) -> None:
         """`exclude_own=False` captures our own windows too, as capture once did (only a
-        benchmark comparing with that behaviour wants it)."""
+        benchmark comparing with that behaviour wants it). With `runtime`, the capture loop is
+        one of its loops."""
         self.core = core
         self.settings = settings or CaptureSettings.from_settings(core.settings)
         if capturer is None:
@@ -179,7 +185,8 @@ class CaptureService:
         self._listeners: list[Listener] = []
         self._state = ServiceState()
         self._lock = threading.Lock()
-        self._scheduler: Any = None
+        self.runtime = runtime
+        self._loop: Loop | None = None
         self._stop_focus: Callable[[], None] | None = None
         self._last_focus_trigger = 0.0
         self.max_backoff = max_backoff_seconds
@@ -213,30 +220,24 @@ class CaptureService:
     # -- control ----------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._scheduler is not None
+        return self._loop is not None
 
     def start(self) -> None:
-        if self._scheduler is not None:
+        if self._loop is not None:
             return
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
-            logging.getLogger(name).setLevel(logging.ERROR)  # "skipped: already running" is normal
-        sched = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-            timezone=UTC,
+        # One cycle at a time; a cycle that overruns the interval skips the ticks it missed;
+        # the first runs now. `stop` cancels a cycle under way at its next check point.
+        loop = Loop(
+            JOB_ID,
+            self._cycle,
+            interval=self.settings.interval_seconds,
+            on_stop=self.job.cancel,
         )
-        sched.add_job(
-            self.tick,
-            "interval",
-            seconds=self.settings.interval_seconds,
-            id=JOB_ID,
-            next_run_time=datetime.now(UTC),
-        )
-        sched.start()
-        self._scheduler = sched
+        self._loop = loop
+        if self.runtime is not None:
+            self.runtime.add_loop(loop)
+        else:
+            loop.start()
         paused, until = self.pause_file.get(self.clock())
         self._set(
             status=Status.PAUSED if paused else Status.RECORDING,
@@ -249,21 +250,14 @@ class CaptureService:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Cancel a running cycle at its next check point and wait for it; idempotent."""
-        sched, self._scheduler = self._scheduler, None
+        loop, self._loop = self._loop, None
         if self._stop_focus is not None:
             self._stop_focus()
             self._stop_focus = None
-        if sched is not None:
-            self.job.cancel()
-            done = threading.Event()
-
-            def shutdown() -> None:
-                sched.shutdown(wait=True)
-                done.set()
-
-            threading.Thread(target=shutdown, daemon=True).start()
-            if not done.wait(timeout):
-                log.warning("capture: a cycle did not stop within %.0f s", timeout)
+        if loop is not None:
+            if self.runtime is not None:
+                self.runtime.remove_loop(loop.name, timeout)
+            loop.stop(timeout)  # logs when a cycle did not stop in time
         if self.capturer.held:
             try:
                 self.capturer.flush()
@@ -280,13 +274,11 @@ class CaptureService:
     def trigger(self) -> None:
         """Capture now (e.g. the focus changed); a cycle already running absorbs it."""
         now = self.clock()
-        if now - self._last_focus_trigger < 0.5 or self._scheduler is None:
+        loop = self._loop
+        if now - self._last_focus_trigger < 0.5 or loop is None:
             return
         self._last_focus_trigger = now
-        try:
-            self._scheduler.modify_job(JOB_ID, next_run_time=datetime.now(UTC))
-        except Exception as e:  # shutting down
-            log.debug("capture trigger ignored: %s", type(e).__name__)
+        loop.wake()
 
     def pause(self, seconds: float | None = None) -> None:
         """Pause for `seconds` (e.g. 900, 3600), or until `resume()` when None."""
@@ -312,11 +304,15 @@ class CaptureService:
         self.trigger()
 
     # -- one scheduled cycle ----------------------------------------------------------------------
+    def _cycle(self, cancel: Cancel) -> None:
+        if not cancel.cancelled:
+            self.tick()
+
     def tick(self) -> list[CaptureResult]:
         """Run one cycle unless paused/idle/locked or backing off after a fault; never raises."""
         try:
             return self._tick()
-        except Exception as e:  # the scheduler would only log it: show it, and back off
+        except Exception as e:  # the loop would only log it: show it, and back off
             log.exception("capture cycle failed")
             self._failed(f"capture failed: {type(e).__name__}: {e}", "see the log file")
             return []
@@ -352,7 +348,7 @@ class CaptureService:
         kept = sum(1 for r in results if r.kept)
         self._set(
             results,
-            status=Status.RECORDING if self._scheduler is not None else Status.STOPPED,
+            status=Status.RECORDING if self._loop is not None else Status.STOPPED,
             message="",
             hint=None,
             paused_until=None,

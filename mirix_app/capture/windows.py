@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from mirix_app.runtime import Cancel, Loop
+
 log = logging.getLogger(__name__)
 
 _URL = re.compile(
@@ -344,18 +346,17 @@ class X11Adapter:
         except Exception as e:
             log.info("x11: focus changes not watched: %s", type(e).__name__)
             return None
-        stop = threading.Event()
 
-        def loop() -> None:
+        def watch(cancel: Cancel) -> None:
             try:
-                while not stop.is_set():
+                while not cancel.cancelled:
                     ready, _, _ = select.select([d.fileno()], [], [], 0.5)
                     fired = False
                     while d.pending_events() if ready else False:
                         ev = d.next_event()
                         if ev.type == X.PropertyNotify and ev.atom == atom:
                             fired = True
-                    if fired and not stop.is_set():
+                    if fired and not cancel.cancelled:
                         callback()
             except Exception as e:  # the display went away
                 log.info("x11: focus watcher ended: %s", type(e).__name__)
@@ -363,12 +364,12 @@ class X11Adapter:
                 with contextlib.suppress(Exception):
                     d.close()
 
-        t = threading.Thread(target=loop, name="mirix-focus-watch", daemon=True)
-        t.start()
+        # A runtime Loop that runs `watch` once, until stopped (select wakes every 0.5 s).
+        loop = Loop("mirix-focus-watch", watch)
+        loop.start()
 
         def stop_watch() -> None:
-            stop.set()
-            t.join(timeout=2)
+            loop.stop(timeout=2)
 
         return stop_watch
 

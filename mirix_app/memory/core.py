@@ -316,6 +316,15 @@ class MemoryCore:
         self.vectors.warm_up()
         self.sync_vectors()
 
+    def release_idle(self, embedder_s: float, vectors_s: float) -> list[str]:
+        """Unload the embedder and stop the vector helper when unused that long (0: keep)."""
+        freed = []
+        if embedder_s > 0 and self.embedder.unload_if_idle(embedder_s):
+            freed.append("embedder")
+        if vectors_s > 0 and self.vectors.release_if_idle(vectors_s):
+            freed.append("vector helper")
+        return freed
+
     def release_thread(self) -> None:
         """Close the calling thread's database connection (before a short-lived thread ends)."""
         self.store.release_thread()

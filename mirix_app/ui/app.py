@@ -52,7 +52,7 @@ class MirixApp(QObject):
     def __init__(self, services: Services, *, use_tray: bool = True) -> None:
         super().__init__()
         self.services = services
-        self.runner = Runner(self)
+        self.runner = Runner(self, runtime=services.runtime)  # the services' runtime owns the pools
         self.window = MainWindow(services, self.runner)
         self.popup = QuickSearch(services, self.runner)
         self.tray = Tray(self)
@@ -94,7 +94,10 @@ class MirixApp(QObject):
         scans only what came later."""
         tasks = [self.runner.submit(self.services.warm_up, name="warm up", slow=True)]
         if self.services.chat_available:
-            tasks.append(self.runner.submit(self.services.load_model, name="load model", slow=True))
+            # The model loads on first use unless [runtime] eager_model (services.prepare_model).
+            tasks.append(
+                self.runner.submit(self.services.prepare_model, name="load model", slow=True)
+            )
         left = [len(tasks)]
 
         def one_done(_: object = None) -> None:
@@ -102,6 +105,8 @@ class MirixApp(QObject):
             if left[0] == 0 and not self._closed:
                 gc.freeze()
                 log.debug("start-up done: %d objects frozen out of the GC", gc.get_freeze_count())
+                # What waited in the inbox since the last run; later rows wake the agent.
+                self.runner.submit(self.services.process_inbox, name="process inbox", slow=True)
 
         for t in tasks:
             t.on_done, t.on_error = one_done, one_done
@@ -183,8 +188,6 @@ class MirixApp(QObject):
     def _status(self, snap: Snapshot) -> None:
         cap = snap.capture
         self.tray.set_state(cap.state, cap.detail if cap.state == "error" else "")
-        if cap.backlog and snap.model.state in ("ready", "idle") and self.services.chat_available:
-            self.runner.submit(self.services.process_inbox, name="process inbox", slow=True)
 
     def _closed_to_tray(self) -> None:
         if not getattr(self, "_told", False):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from mirix_app.memory.types import Memory, Source
+from mirix_app.runtime import Event
 from mirix_app.ui import theme
 from mirix_app.ui.actions import MemoryActions
 from mirix_app.ui.chat import ChatView
@@ -34,6 +35,11 @@ from mirix_app.ui.workers import Runner, Task
 
 PAGES = ("chat", "memories", "timeline", "search", "settings")
 COUNT_EVERY_S = 20.0
+STATUS_SAFETY_MS = 30_000
+# Events after which the status bar may show something else (not job.*: a status read is a job).
+STATUS_EVENTS = frozenset(
+    {"capture", "agent.started", "agent.finished", "model.loaded", "model.unloaded"}
+)
 CAPTURE_TEXT = {
     "recording": "Recording",
     "paused": "Paused",
@@ -222,10 +228,14 @@ class MainWindow(QMainWindow):
         self._status_task: Task | None = None
         self._count_at: float | None = None
         self._status_again = False
+        # The status follows the runtime's events (capture state, the agent's drains, model
+        # load/unload); this slow timer only catches what nobody announces (a pause set from a
+        # shell while capture is off, a pause running out).
         self._status_timer = QTimer(self)
-        self._status_timer.setInterval(2000)
+        self._status_timer.setInterval(STATUS_SAFETY_MS)
         self._status_timer.timeout.connect(self.refresh_status)
         self._status_timer.start()
+        runner.runtime_event.connect(self._on_event)
         self.nav.setCurrentRow(PAGES.index("memories"))
         self.refresh_status()
 
@@ -285,6 +295,11 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     # -- status ------------------------------------------------------------------------------
+    def _on_event(self, ev: Event) -> None:
+        """A runtime event (Qt thread): re-read the status when it may have changed."""
+        if ev.kind in STATUS_EVENTS:
+            self.refresh_status()  # folded into one read when several come at once
+
     def refresh_status(self) -> None:
         """One status read in flight at a time (a slow one is not stacked up behind); the memory
         count (a full count: ~0.1-0.3 s of a core at 100k memories) at most every COUNT_EVERY_S."""

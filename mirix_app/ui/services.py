@@ -30,6 +30,7 @@ from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.transfer import ImportReport, export_lines, import_memories, parse_lines
 from mirix_app.memory.types import SCHEMAS, Filters, HistoryEntry, Memory, MemoryType, SearchHit
 from mirix_app.paths import Paths
+from mirix_app.runtime import Runtime, RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,8 @@ class Services:
         self._pool: ThreadPoolExecutor | None = None
         self._priority: Any = None
         self._downloads: dict[str, Any] = {}  # catalogue id -> agent.download.Download
+        # The one owner of background work (pools, loops, what they hold): mirix_app/runtime.py
+        self.runtime = Runtime()
 
     @classmethod
     def open(
@@ -165,6 +168,7 @@ class Services:
         for dl in self.downloads().values():  # a download resumes from its part file later
             with contextlib.suppress(Exception):
                 dl.pause()
+        self.runtime.stop()  # its loops and tasks end, then what it owns (capture, agent, ...)
         for s in (self.capture, self.agent, self._priority):
             stop = getattr(s, "stop", None) or getattr(s, "close", None)
             if stop:
@@ -248,7 +252,8 @@ class Services:
     def _search_pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(2, thread_name_prefix="mirix-search")
+                self._pool = pool = ThreadPoolExecutor(2, thread_name_prefix="mirix-search")
+                self.runtime.own("search pool", lambda: pool.shutdown(cancel_futures=True))
             return self._pool
 
     def warm_up(self) -> None:
@@ -483,6 +488,17 @@ class Services:
     def load_model(self, progress: Callable[[int, int], None] | None = None) -> None:
         if self.agent is not None:
             self.agent.load(progress)
+
+    def prepare_model(self) -> None:
+        """At start: load the model now when [runtime] eager_model (or MIRIX_EAGER_MODEL=1) says
+        so; otherwise it loads on first use (only a missing capability result loads it now)."""
+        if self.agent is None:
+            return
+        prepare = getattr(self.agent, "prepare", None)
+        if RuntimeSettings.read(self.settings).eager_model or prepare is None:
+            self.agent.load()
+        else:
+            prepare()
 
     def process_inbox(self) -> bool:
         """Let the agent turn waiting captures/messages into memories (in its own thread)."""

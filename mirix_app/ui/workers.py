@@ -1,10 +1,13 @@
-"""Background work for the UI: every service call that can take time runs here, never on the Qt thread.
+"""The UI's side of background work: every service call that can take time runs on the runtime's
+pools (mirix_app/runtime.py), never on the Qt thread, and its result comes back on the Qt thread.
 
-`Runner.submit(fn, ...)` runs `fn` on a thread pool and calls back on the Qt thread with the result
-or the error. Two pools: a small "fast" one for reads and searches (so a keystroke never waits
-behind an export), and a "slow" one for long jobs (model load, chat, import/export, capture
-control). In a pool a task with a higher `priority` (searches: `INTERACTIVE`) starts before
-queued ones. Every task gets a `Cancel` token; `Runner.shutdown()` cancels all and waits for them.
+`Runner.submit(fn, ...)` runs `fn` on a pool and calls back on the Qt thread with the result or the
+error. Two pools: a small "fast" one for reads and searches (so a keystroke never waits behind an
+export), and a "slow" one for long jobs (model load, chat, import/export, capture control). In a
+pool a task with a higher `priority` (searches: `INTERACTIVE`) starts before queued ones. Every
+task gets a `Cancel` token; `Runner.shutdown()` cancels all and waits for them. The runtime's
+events (capture state, the agent's drains, model load/unload) arrive on the Qt thread as the
+`runtime_event` signal, so the window updates when something happened instead of polling.
 
 The pools' threads are Python threads, not QThreadPool's: a thread Qt starts enters Python afresh
 for every task (a new thread state each time), so `threading.local` data does not survive from
@@ -15,46 +18,19 @@ each one open: 200 tasks, 200 connections, 400 more file descriptors.
 
 from __future__ import annotations
 
-import heapq
 import inspect
 import itertools
-import logging
-import threading
-import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-log = logging.getLogger(__name__)
+from mirix_app.runtime import INTERACTIVE, Cancel, Cancelled, Event, JobPool, Runtime
 
-
-class Cancelled(Exception):
-    """Raised inside a task that noticed its cancel token."""
-
-
-class Cancel:
-    """A cancel token a task may check (`token.check()` raises Cancelled once cancelled)."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def check(self) -> None:
-        if self._event.is_set():
-            raise Cancelled()
-
+__all__ = ["INTERACTIVE", "Cancel", "Cancelled", "Debouncer", "LatestOnly", "Runner", "Task"]
 
 Progress = Callable[[int, int], None]
-INTERACTIVE = 10  # priority of work a person is waiting for (a search while typing)
 
 
 @dataclass
@@ -68,105 +44,9 @@ class Task:
     on_item: Callable[[Any], None] | None = None
 
 
-class _Job:
-    def __init__(self, runner: Runner, task: Task, fn: Callable[..., Any], kwargs: dict[str, Any]):
-        self.runner, self.task, self.fn, self.kwargs = runner, task, fn, kwargs
-
-    def run(self) -> None:
-        task = self.task
-        if task.cancel.cancelled:
-            self.runner._sig_end.emit(task.id, False, Cancelled())
-            return
-        try:
-            result = self.fn(**self.kwargs)
-        except BaseException as e:
-            if not isinstance(e, Cancelled):
-                log.warning("task %s failed: %s", task.name, "".join(traceback.format_exception(e)))
-            self.runner._sig_end.emit(task.id, False, e)
-        else:
-            self.runner._sig_end.emit(task.id, True, result)
-
-
-class _Pool:
-    """Up to `size` long-lived Python threads taking jobs by priority, then first come first
-    served. Threads start on demand and live until `close()` (so each keeps its SQLite
-    connection)."""
-
-    def __init__(self, name: str, size: int) -> None:
-        self.name, self.size = name, max(1, size)
-        self._queue: list[tuple[int, int, _Job]] = []  # heap of (-priority, order, job)
-        self._order = itertools.count()
-        self._cond = threading.Condition()
-        self._threads: list[threading.Thread] = []
-        self._idle = 0
-        self._running = 0
-        self._closed = False
-
-    def start(self, job: _Job, priority: int = 0) -> None:
-        with self._cond:
-            if self._closed:
-                return
-            heapq.heappush(self._queue, (-priority, next(self._order), job))
-            if self._idle < len(self._queue) and len(self._threads) < self.size:
-                t = threading.Thread(
-                    target=self._work, name=f"mirix-{self.name}-{len(self._threads)}", daemon=True
-                )
-                self._threads.append(t)
-                t.start()
-            self._cond.notify()
-
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                self._idle += 1
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                self._idle -= 1
-                if not self._queue:
-                    return  # closed
-                job = heapq.heappop(self._queue)[2]
-                self._running += 1
-            try:
-                job.run()
-            finally:
-                with self._cond:
-                    self._running -= 1
-                    self._cond.notify_all()
-
-    def clear(self) -> None:
-        """Drop the jobs that have not started."""
-        with self._cond:
-            self._queue.clear()
-
-    def wait(self, timeout_s: float) -> bool:
-        """Wait until nothing runs or waits; False on timeout."""
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while self._running or self._queue:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-        return True
-
-    def close(self, timeout_s: float) -> bool:
-        """Let the threads end (after the jobs already queued); True if they all did in time."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            threads = list(self._threads)
-        deadline = time.monotonic() + timeout_s
-        for t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-        return not any(t.is_alive() for t in threads)
-
-    @property
-    def threads(self) -> int:
-        return len(self._threads)
-
-
 class Runner(QObject):
-    """Owns the worker threads; results come back on the Qt thread through queued signals."""
+    """Submits to a Runtime's pools; results come back on the Qt thread through queued signals.
+    Without a `runtime` it makes (and on shutdown stops) its own."""
 
     # Emitted from worker threads; delivered queued to this object, which lives on the Qt thread.
     _sig_end = Signal(int, bool, object)
@@ -177,17 +57,38 @@ class Runner(QObject):
     started = Signal(int, str)
     finished = Signal(int, str)
     failed = Signal(int, str, str)
+    runtime_event = Signal(object)  # a runtime Event, on the Qt thread
 
-    def __init__(self, parent: QObject | None = None, *, fast_threads: int = 2) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        fast_threads: int = 2,
+        runtime: Runtime | None = None,
+    ) -> None:
         super().__init__(parent)
-        self.fast = _Pool("fast", fast_threads)
-        self.slow = _Pool("slow", 2)
+        self._own_runtime = runtime is None
+        self.runtime = runtime or Runtime(fast_threads=fast_threads)
         self._tasks: dict[int, Task] = {}
         self._ids = itertools.count(1)
         self._closing = False
         self._sig_end.connect(self._on_end)
         self._sig_progress.connect(self._on_progress)
         self._sig_item.connect(self._on_item)
+        # Published on any thread; a signal emitted off the Qt thread is delivered queued.
+        self._unsubscribe = self.runtime.events.subscribe(self._publish)
+
+    def _publish(self, ev: Event) -> None:
+        if not self._closing:
+            self.runtime_event.emit(ev)
+
+    @property
+    def fast(self) -> JobPool:
+        return self.runtime.fast
+
+    @property
+    def slow(self) -> JobPool:
+        return self.runtime.slow
 
     # -- submit ------------------------------------------------------------------------------
     def submit(
@@ -225,10 +126,22 @@ class Runner(QObject):
             kwargs["progress"] = lambda done, total: self._sig_progress.emit(tid, done, total)
         if "emit" in params:
             kwargs["emit"] = lambda item: self._sig_item.emit(tid, item)
-        call = (lambda **kw: fn(*args, **kw)) if args else fn
+
+        def call() -> Any:
+            return fn(*args, **kwargs)
+
         self._tasks[task.id] = task
         self.started.emit(task.id, task.name)
-        (self.slow if slow else self.fast).start(_Job(self, task, call, kwargs), priority)
+        self.runtime.submit(
+            call,
+            name=task.name,
+            slow=slow,
+            priority=priority,
+            cancel=task.cancel,
+            on_end=lambda ok, value: self._sig_end.emit(tid, ok, value),
+        )
+        if task.cancel.cancelled and self.runtime.stopped:  # never queued: the runtime stopped
+            self._tasks.pop(task.id, None)
         return task
 
     @property
@@ -240,13 +153,14 @@ class Runner(QObject):
             t.cancel.cancel()
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Cancel everything, drop queued jobs, wait for running ones; True if all ended."""
+        """Cancel everything, drop queued jobs, wait for running ones; True if all ended. The
+        runtime's loops and resources are stopped too when this runner made the runtime."""
         self._closing = True
         self.cancel_all()
-        self.fast.clear()
-        self.slow.clear()
-        ok = self.fast.wait(timeout_ms / 1000) and self.slow.wait(timeout_ms / 1000)
-        ok = self.fast.close(1.0) and self.slow.close(1.0) and ok
+        ok = self.runtime.stop_tasks(timeout_ms / 1000)
+        if self._own_runtime:
+            ok = self.runtime.stop(timeout_ms / 1000) and ok
+        self._unsubscribe()
         self._tasks.clear()
         return ok
 

@@ -3,10 +3,18 @@ keystroke-to-results time of quick search at 100k memories.
 
     .venv/bin/python tests/bench/bench_ui.py [--quick] [--window 60] [--size 100000] [--why] [--gil]
         [--phases idle,typing,capture,agent,busy,baselines]
+    .venv/bin/python tests/bench/bench_ui.py --rss [--size 500] [--before /work/main]
+
+--rss measures memory instead: resident memory summed over ALL the app's processes (the GUI
+process, the vector helper, tesseract and any other child) when idle, capturing and answering,
+with the model loaded at start and kept (eager, MIRIX_EAGER_MODEL=1) and loaded on first use and
+unloaded when idle (lazy, [runtime] model_idle_minutes; shortened to 0.1 here so "idle" comes in
+seconds), each in a fresh process on a copy of the same store, in the same run. `--before DIR`
+adds a column for the code in another checkout (e.g. the main branch before the runtime).
 
 Everything is real: a QApplication with the real MirixApp (main window, quick-search popup, workers,
-status timer), the real CaptureService (mss + tesseract) on an Xvfb screen whose text changes all
-the time, the real agent (ProcessingJob with the shipped SmolLM2 model) draining a backlog of LoCoMo
+runtime events), the real CaptureService (mss + tesseract) on an Xvfb screen whose text changes all
+the time, the real agent (its runtime loop with the shipped SmolLM2 model) draining a backlog of LoCoMo
 chat turns, and a store of real LoCoMo texts (100k: /tmp/mx100k is copied when it holds exactly
 100k memories, else filled like bench_memory_speed.py; --quick: 5k).
 
@@ -56,7 +64,8 @@ os.environ.setdefault("MIRIX_PASSPHRASE", "bench-passphrase")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT))
+# --rss --before runs its child on another checkout's code.
+sys.path.insert(0, os.environ.get("MIRIX_BENCH_CODE") or str(ROOT))
 sys.path.insert(0, str(HERE))
 
 PREFILLED = Path("/tmp/mx100k")
@@ -627,6 +636,254 @@ class Typist:
         self.keys = None
 
 
+# -- --rss: memory across all processes ----------------------------------------------------------
+RSS_PHASES = ("start", "idle", "capturing", "answering", "idle after work")
+RSS_QUESTION = "What did Caroline say about the adoption agency?"
+
+
+def _descendants(pid: int) -> list[int]:
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    kids = [int(c) for c in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            out += kids
+            todo += kids
+    return out
+
+
+def _kb(path: str, key: str) -> int:
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def memory_now(pid: int | None = None) -> dict[str, float]:
+    """MB of RSS and PSS over `pid` (this process) and all its descendants."""
+    pid = pid or os.getpid()
+    procs = [pid, *_descendants(pid)]
+    rss = {p: _kb(f"/proc/{p}/status", "VmRSS:") / 1024 for p in procs}
+    pss = {p: _kb(f"/proc/{p}/smaps_rollup", "Pss:") / 1024 for p in procs}
+    gui = rss.get(pid, 0.0)
+    return {
+        "rss": sum(rss.values()),
+        "pss": sum(pss.values()),
+        "gui": gui,
+        "children": sum(rss.values()) - gui,
+        "procs": float(len(procs)),
+    }
+
+
+class MemorySampler:
+    """Samples memory_now() every 0.2 s on a thread; `phase(name)` starts a new phase."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, list[dict[str, float]]] = {}
+        self._name = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
+        self._thread.start()
+
+    def phase(self, name: str) -> None:
+        self.samples.setdefault(name, [])
+        self._name = name
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            if self._name:
+                self.samples[self._name].append(memory_now())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for name, xs in self.samples.items():
+            if xs:
+                end = xs[-1]
+                out[name] = {
+                    "max": max(x["rss"] for x in xs),
+                    "end": end["rss"],
+                    "pss_end": end["pss"],
+                    "gui_end": end["gui"],
+                    "children_end": end["children"],
+                    "procs_max": max(x["procs"] for x in xs),
+                }
+        return out
+
+
+def rss_child(mode: str, home: Path, interval: float, settle: float) -> int:
+    """One fresh app process: start, idle, capture, answer, idle; prints one JSON line."""
+    import json
+
+    if mode == "eager":
+        os.environ["MIRIX_EAGER_MODEL"] = "1"
+    else:
+        os.environ.pop("MIRIX_EAGER_MODEL", None)
+    from PySide6.QtWidgets import QApplication
+
+    from mirix_app.config import Settings
+    from mirix_app.memory.clock import now_iso
+    from mirix_app.paths import Paths
+    from mirix_app.ui import theme
+    from mirix_app.ui.app import MirixApp
+    from mirix_app.ui.services import Services
+
+    paths = Paths.under(home).ensure()
+    st = Settings.load(paths)
+    st.extra["capture"] = {
+        "interval_seconds": interval,
+        "idle_after_seconds": 0.0,  # Xvfb has no input: never "idle"
+        "on_focus_change": False,
+    }
+    st.extra["ui"] = {"consent_at": now_iso()}
+    if mode == "lazy":  # 6 s instead of minutes, so the idle state comes within the run
+        st.extra["runtime"] = {
+            "model_idle_minutes": 0.1,
+            "embedder_idle_minutes": 0.1,
+            "vectors_idle_minutes": 0.1,
+        }
+    st.save(paths)
+    sampler = MemorySampler()
+    qapp = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(qapp, QApplication)
+    theme.apply(qapp)
+    services = Services.open(paths)
+    if services.capture is None or services.agent is None:
+        raise SystemExit("capture or agent did not load (see the log)")
+    app = MirixApp(services, use_tray=False)
+    app.window.move(920, 40)  # beside the notes window capture reads (ours are excluded)
+    app.window.show()
+    notes: dict[str, str] = {}
+    try:
+        sampler.phase("start")
+        startup = app.startup_work()
+        spin_until(lambda: all(t.id not in app.runner._tasks for t in startup), 300)
+        spin(3.0)
+        sampler.phase("idle")
+        spin(settle)
+        notes["idle"] = f"model {services.model_status().state}"
+
+        sampler.phase("capturing")
+        app.start_capture()
+        spin_until(lambda: services.capture_status().state == "recording", 30)
+        spin(max(settle, 20.0))
+        svc = services.capture.service
+        notes["capturing"] = f"{svc.state.cycles} cycles, {svc.state.kept} kept"
+        services.stop_capture()
+        services.capture.service = None
+        spin_until(lambda: services.backlog() == 0, 120)
+
+        sampler.phase("answering")
+        chunks: list[Any] = []
+        done: list[str] = []
+        app.runner.submit(
+            services.chat,
+            RSS_QUESTION,
+            name="chat",
+            emit=chunks.append,
+            on_done=done.append,
+            on_error=lambda e: done.append(f"error {e}"),
+        )
+        spin_until(lambda: bool(done), 300)
+        spin(1.0)
+        answer = done[0] if done else "(no answer)"
+        notes["answering"] = f"chat mode {services.chat_mode()}, {len(answer)} chars"
+
+        sampler.phase("idle after work")
+        spin(settle)
+        notes["idle after work"] = f"model {services.model_status().state}"
+    finally:
+        sampler.close()
+        app.shutdown()
+    print("RSS " + json.dumps({"mode": mode, "phases": sampler.summary(), "notes": notes}))
+    return 0
+
+
+def rss_main(args: argparse.Namespace) -> int:
+    import json
+
+    size = args.size or 500
+    print(f"bench_ui --rss: {size:,} memories; at start: {load()}")
+    xvfb, display = start_xvfb()
+    tmp = Path(tempfile.mkdtemp(prefix="mirix-bench-rss-"))
+    screen: Screen | None = None
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        turns, _chat = locomo_turns()
+        made = prepare_store(tmp / "store", size, turns)
+        log(f"store: {made}")
+        screen = Screen(display, turns)  # the bench's own windows: not counted
+        screen.run()
+        runs: list[tuple[str, str | None]] = [("eager", None), ("lazy", None)]
+        if args.before:
+            runs.insert(0, ("before", args.before))
+        for name, code in runs:
+            home = tmp / name
+            shutil.copytree(tmp / "store", home)
+            env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM=args.platform)
+            if code:
+                env["MIRIX_BENCH_CODE"] = str(Path(code).resolve())
+            child = "eager" if name == "before" else name
+            cmd = [sys.executable, __file__, "--rss-child", child, "--rss-home", str(home)]
+            cmd += ["--interval", str(args.interval), "--rss-settle", str(args.rss_settle)]
+            log(f"run: {name}")
+            out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+            line = next((x for x in out.stdout.splitlines() if x.startswith("RSS ")), None)
+            if line is None:
+                print(out.stdout[-3000:], out.stderr[-3000:], sep="\n")
+                raise SystemExit(f"the {name} run failed")
+            results[name] = json.loads(line[4:])
+    finally:
+        if screen is not None:
+            screen.close()
+        xvfb.terminate()
+        try:
+            xvfb.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            xvfb.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+    names = list(results)
+    rows: list[list[Any]] = []
+    for ph in RSS_PHASES:
+        row: list[Any] = [ph]
+        for n in names:
+            r = results[n]["phases"].get(ph)
+            row += [f"{r['end']:.0f} / {r['max']:.0f}" if r else "-"]
+            row += [f"{r['gui_end']:.0f} + {r['children_end']:.0f}" if r else "-"]
+        rows.append(row)
+    header = ["phase"]
+    for n in names:
+        header += [f"{n}: all MB end / max", f"{n}: GUI + children"]
+    table(
+        f"Resident memory over all the app's processes (RSS, MB) - {size:,} memories, "
+        f"capture every {args.interval:g} s; goal idle <= 300 MB",
+        header,
+        rows,
+    )
+    for n in names:
+        notes = results[n]["notes"]
+        print(f"  {n}: " + "; ".join(f"{k}: {v}" for k, v in notes.items()))
+        pss = {ph: v["pss_end"] for ph, v in results[n]["phases"].items()}
+        print(f"  {n} PSS at end of phase: " + ", ".join(f"{k} {v:.0f}" for k, v in pss.items()))
+    return 0
+
+
 # -- the bench -------------------------------------------------------------------------------------
 def main() -> int:
     ap = argparse.ArgumentParser(
@@ -649,7 +906,17 @@ def main() -> int:
         default=",".join(PHASES),
         help=f"comma-separated subset of {','.join(PHASES)} (default: all)",
     )
+    ap.add_argument("--rss", action="store_true", help="memory over all processes (see above)")
+    ap.add_argument("--before", help="--rss: also run this checkout's code (a 'before' column)")
+    ap.add_argument("--rss-settle", type=float, default=15.0, help="--rss: seconds per idle phase")
+    ap.add_argument("--rss-child", help=argparse.SUPPRESS)
+    ap.add_argument("--rss-home", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rss_child:
+        return rss_child(args.rss_child, Path(args.rss_home), args.interval, args.rss_settle)
+    if args.rss:
+        return rss_main(args)
+    os.environ["MIRIX_EAGER_MODEL"] = "1"  # stalls are measured with the model loaded, as before
     only = set(args.phases.split(","))
     if only - set(PHASES):
         raise SystemExit(f"unknown phase(s): {', '.join(sorted(only - set(PHASES)))}")
@@ -707,6 +974,7 @@ def main() -> int:
         startup = app.startup_work()
         real_process = services.process_inbox
         services.process_inbox = lambda: False  # type: ignore[method-assign]  # agent off until (c)
+        services.agent.auto = False  # nor woken by capture
         spin_until(
             lambda: (
                 all(t.id not in app.runner._tasks for t in startup)
@@ -749,9 +1017,14 @@ def main() -> int:
         def agent_job() -> Any:
             return services.agent.job
 
+        def agent_busy() -> bool:
+            return bool(services.agent.loop.busy)
+
         def stop_agent() -> None:
-            agent_job().cancel()
-            spin_until(lambda: not agent_job().running, 60)
+            services.agent.auto = False
+            services.agent._interrupt.set()  # the drain under way stops within a token
+            spin_until(lambda: not agent_busy(), 60)
+            services.agent._interrupt.clear()
 
         def seed_chat(n: int) -> None:
             start = rng.randrange(0, len(chat) - n)
@@ -816,12 +1089,13 @@ def main() -> int:
         # (c) the agent draining a backlog with the real model
         seed_chat(40 if args.quick else 160)
         services.process_inbox = real_process  # type: ignore[method-assign]
+        services.agent.auto = True
 
         def agent_phase() -> str:
             b0 = backlog()
             app.runner.submit(services.process_inbox, name="process inbox", slow=True)
             spin(window)
-            return f"backlog {b0} -> {backlog()}, job running: {agent_job().running}"
+            return f"backlog {b0} -> {backlog()}, agent draining: {agent_busy()}"
 
         phase("agent", "agent draining the inbox", "ours (workers)", agent_phase)
 
@@ -832,7 +1106,7 @@ def main() -> int:
             b0 = backlog()
             app.start_capture()
             spin_until(lambda: services.capture_status().state == "recording", 30)
-            if not agent_job().running:
+            if not agent_busy():
                 app.runner.submit(services.process_inbox, name="process inbox", slow=True)
             svc = services.capture.service
             c0 = svc.state.cycles

@@ -12,7 +12,7 @@ changing) come from the environment. What it does:
    the check had to fix; a consistent store fixes nothing); every tenth trial (and with
    --verify-only, for every memory) it also compares the stored vectors of changed memories
    with the embedding of their current text;
-2. starts the real capture service (apscheduler, mss, tesseract, X11 window info, kept
+2. starts the real capture service (its runtime loop, mss, tesseract, X11 window info, kept
    screenshots), an agent thread (Pipeline.process over inbox batches with a scripted model that
    sometimes fails, so the unsorted/retry path runs too) and a writer thread (new memories,
    updates, trashes, chat messages into the inbox) and prints `ready`;

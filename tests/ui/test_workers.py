@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QObject, Signal
 
 from mirix_app.memory.types import MemoryType
-from mirix_app.ui.adapters import BackgroundPriority
+from mirix_app.runtime import BackgroundPriority
 from mirix_app.ui.services import Services
 from mirix_app.ui.workers import INTERACTIVE, Runner
 
@@ -152,7 +152,7 @@ def test_native_compute_and_ocr_yield_the_cpu_python_threads_do_not() -> None:
     import os
     import subprocess
 
-    from mirix_app.ui.adapters import BACKGROUND_NICE
+    from mirix_app.runtime import BACKGROUND_NICE
 
     watcher = BackgroundPriority(programs=frozenset({"sleep"}))
     watcher.start()
@@ -222,22 +222,35 @@ def test_worker_threads_keep_their_database_connection(services: Any, qtbot: Any
 def test_agent_runs_in_background_and_leaves_no_connections_open(
     services: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The job's thread (whose OpenMP threads inherit it) runs at background priority. The job
-    starts a new thread for every drain; each used to leave its SQLite connection (and two file
-    descriptors) open until the app quit."""
+    """The agent's loop thread (whose OpenMP threads inherit it) runs at background priority.
+    The job once started a new thread for every drain, each leaving its SQLite connection (and
+    two file descriptors) open until the app quit; the runtime's loop is one long-lived thread
+    with one connection, lowered once."""
+    from mirix_app import runtime
+    from mirix_app.memory.inbox import InboxItem
     from mirix_app.ui import adapters
 
     lowered: list[str] = []
     monkeypatch.setattr(
-        adapters, "lower_thread_priority", lambda: lowered.append(threading.current_thread().name)
+        runtime,
+        "lower_thread_priority",
+        lambda nice=10: lowered.append(threading.current_thread().name),
     )
     try:
         agent = adapters.make_agent(services)
     except Exception as e:
         pytest.skip(f"agent unavailable: {e}")
     before = len(services.core.store._all)
-    for _ in range(10):
-        agent.job.start()
-        assert agent.job.wait(30)
-    assert len(services.core.store._all) <= before + 1
-    assert lowered == ["mirix-agent"] * 10
+    try:
+        for i in range(10):
+            runs = agent.loop.runs
+            services.core.inbox.put(InboxItem(kind="chat", text=f"note {i}: buy milk"))
+            assert agent.process()
+            deadline = time.monotonic() + 30
+            while agent.loop.runs <= runs and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert agent.loop.runs > runs
+        assert len(services.core.store._all) <= before + 1
+        assert lowered == ["mirix-agent"]
+    finally:
+        services.runtime.stop()
