@@ -1,6 +1,6 @@
 """A model may rephrase an extractive answer, never write one: guarded, then verified.
 
-The extractive answer (agent/answer.py) is computed without a model and is always correct about
+The extractive answer (agent/answer/) is computed without a model and is always correct about
 what the evidence says. A model only turns it into one readable sentence, and what it writes is
 used only when
 

@@ -205,7 +205,7 @@ def judge_schema() -> dict[str, Any]:
 
 
 # -- phrasing an extractive answer ------------------------------------------------------------------
-# The answer itself is computed without a model (agent/answer.py); a model may only rephrase it.
+# The answer itself is computed without a model (agent/answer/); a model may only rephrase it.
 # The evidence lines carry no memory ids and no item numbers (a small model copies both into its
 # answer): the caller adds the citations, and agent/phrasing.py checks the sentence against the
 # evidence before anyone sees it.

@@ -1,0 +1,256 @@
+"""The answer: the best units' spans with their citations, or a plain decline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from mirix_app.agent.answer.lexicon import _SENDER_KEYS, _SENDER_Q, _trim
+from mirix_app.agent.answer.question import Part, Question, analyze
+from mirix_app.agent.answer.scoring import score_units
+from mirix_app.agent.answer.spans import (
+    _ADDRESS,
+    _ROOM,
+    _has_cue,
+    _number_candidates,
+    _role_person,
+    _time_after,
+    _time_prep,
+    span_for,
+)
+from mirix_app.agent.answer.units import Embed, Unit, units_of
+from mirix_app.agent.extract.times import (
+    find_times,
+    format_day,
+)
+from mirix_app.memory.types import Memory, MemoryType
+
+
+@dataclass
+class Span:
+    text: str
+    memory_id: str
+    support: str  # the unit the span comes from
+    speaker: str = ""
+    when: str = ""  # the memory's own date
+
+
+@dataclass
+class Answer:
+    question: str
+    kind: str
+    spans: list[Span] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    steps_title: str = ""
+    found: bool = False
+    confidence: float = 0.0
+    nearest: list[Memory] = field(default_factory=list)
+    note: str = ""  # why there is no answer ("empty question", "no memories yet")
+
+    @property
+    def cited_ids(self) -> list[str]:
+        ids = [s.memory_id for s in self.spans] + [m.id for m in self.nearest]
+        return list(dict.fromkeys(ids))
+
+    @property
+    def short(self) -> str:
+        """The answer words alone (no citations, no support): what benchmarks score."""
+        if not self.found:
+            return ""
+        if self.steps:
+            return "; ".join(self.steps)
+        return "; ".join(dict.fromkeys(s.text for s in self.spans))
+
+    @property
+    def headline(self) -> str:
+        if not self.found:
+            return self.note or "I couldn't find that in your memories."
+        if self.steps:
+            sid = self.spans[0].memory_id if self.spans else ""
+            return f"{self.steps_title or 'Steps'} [{sid}]:"
+        seen: dict[str, list[str]] = {}
+        for s in self.spans:
+            seen.setdefault(s.text, [])
+            if s.memory_id not in seen[s.text]:
+                seen[s.text].append(s.memory_id)
+        return "; ".join(f"{t} " + " ".join(f"[{i}]" for i in ids) for t, ids in seen.items())
+
+    def render(self) -> str:
+        """Headline, then the steps or the supporting sentences beneath it."""
+        lines = [self.headline]
+        if self.found and self.steps:
+            lines.extend(f"{i}. {s}" for i, s in enumerate(self.steps, 1))
+        elif self.found:
+            shown: set[str] = set()
+            for s in self.spans:
+                if s.support in shown or s.support.strip() == s.text.strip():
+                    continue
+                shown.add(s.support)
+                who = ", ".join(x for x in (s.speaker, s.when) if x)
+                lines.append(f"“{_trim(s.support, 30)}”" + (f" — {who}" if who else ""))
+        elif self.nearest:
+            lines.append("The nearest memories:")
+            for m in self.nearest[:3]:
+                lines.append(f"• {_trim(m.title, 14)} ({m.time[:10]}) [{m.id}]")
+        return "\n".join(lines)
+
+    def evidence(self) -> list[str]:
+        return [s.support for s in self.spans] + list(self.steps)
+
+
+MIN_OVERLAP = 0.34
+
+
+MIN_SIMILARITY = 0.5
+
+
+MIN_COVERAGE = 0.4
+
+
+def answer(
+    question: str,
+    memories: list[Memory],
+    embed: Embed | None = None,
+) -> Answer:
+    """The evidence-first answer to `question` from `memories` (best first)."""
+    q = analyze(question)
+    ans = Answer(question, q.kind if q.parts else "what")
+    if not q.text:
+        ans.note = "Ask a question about something you saw, read or said."
+        return ans
+    units = [u for rank, m in enumerate(memories) for u in units_of(m, rank)]
+    if not units:
+        ans.note = "I couldn't find anything about that in your memories."
+        return ans
+    ranked = score_units(q, units, embed)
+    best = ranked[0]
+    ans.confidence = best.score
+    top = ranked[:8]
+    if (
+        max(u.overlap for u in top) < MIN_OVERLAP
+        and max(u.similarity for u in top) < MIN_SIMILARITY
+    ):
+        ans.note = "I couldn't find that in your memories."
+        near: dict[str, Memory] = {}
+        for u in ranked[:8]:
+            near.setdefault(u.memory.id, u.memory)
+        ans.nearest = list(near.values())[:3]
+        return ans
+    if (
+        len(q.stems) >= 3
+        and max(u.coverage for u in top) < MIN_COVERAGE
+        and (max(u.similarity for u in top) < 0.62)
+    ):
+        # No memory holds most of what the question is about: "the address of my hotel in
+        # Lisbon" is not answered by a flight to Lisbon or a Wi-Fi address.
+        ans.note = "I couldn't find that in your memories."
+        ans.nearest = list({u.memory.id: u.memory for u in top}.values())[:3]
+        return ans
+    ans.found = True
+    if q.kind == "steps":
+        # Of the step lists that answer about as well, the procedure itself, then the longest:
+        # a page's first lines may hold only the start of the list the procedure keeps whole.
+        lists = [u for u in ranked[:12] if u.kind == "steps" and u.steps]
+        top_score = lists[0].score if lists else 0.0
+        close = [u for u in lists if u.score >= 0.85 * top_score and u.score >= 0.6 * best.score]
+        proc = max(
+            close,
+            key=lambda u: (u.memory.type is MemoryType.PROCEDURAL, len(u.steps), u.score),
+            default=None,
+        )
+        if proc is None:
+            parent = next((u for u in ranked[:12] if u.kind == "step"), None)
+            if parent is not None:
+                proc = next(
+                    (x for x in units if x.memory is parent.memory and x.kind == "steps"), None
+                )
+        if proc is not None:
+            ans.steps = list(proc.steps)
+            ans.steps_title = _trim(proc.text or proc.memory.title, 14)
+            ans.spans = [_span(proc, ans.steps_title)]
+            return ans
+    for part in q.parts:
+        picks = _units_for(part, ranked, q)
+        for u in picks:
+            ans.spans.append(_span(u, span_for(part, u, q)))
+    return ans
+
+
+def _units_for(part: Part, ranked: list[Unit], q: Question) -> list[Unit]:
+    """The unit(s) a part is answered from: the best one, preferring one that has the answer type
+    when it scores nearly as well; for list questions, the good units of other memories too."""
+    best = ranked[0]
+    pick = best
+    if part.kind not in ("what", "yesno") and not _has_cue(part.kind, best, part.head, q):
+        # Another unit nearly as good, or another line of the same document, that has it.
+        for u in ranked[1:40]:
+            near = u.score >= 0.7 * best.score or u.memory.id == best.memory.id
+            if near and _has_cue(part.kind, u, part.head, q):
+                pick = u
+                break
+    if part.kind == "who" and _SENDER_Q.search(q.text):
+        sender = next(
+            (
+                u
+                for u in ranked[:40]
+                if u.memory.id == pick.memory.id and u.key.lower() in _SENDER_KEYS
+            ),
+            None,
+        )
+        pick = sender or pick
+    near_units = [
+        u for u in ranked[:40] if u.memory.id == best.memory.id or u.score >= 0.6 * best.score
+    ]
+    if part.kind == "number":
+        # A number next to the thing asked about ("250 g ricotta") beats any other number.
+        def strength(u: Unit) -> float:
+            c = _number_candidates(u.text, u, part, q)
+            return c[0][0] if c else -9.0
+
+        strongest = max(near_units, key=strength, default=pick)
+        if strength(strongest) >= strength(pick) + 1.0:
+            pick = strongest
+    prep = _time_prep(q) if part.kind in ("when", "time") else ""
+    if prep:
+
+        def after_prep(u: Unit) -> bool:
+            return _time_after(prep, u.text, find_times(u.text, u.ref)) is not None
+
+        if not after_prep(pick):
+            pick = next((u for u in near_units if after_prep(u)), pick)
+    if part.kind == "where" and not (_ADDRESS.search(pick.text) or _ROOM.search(pick.text)):
+        placed = next(
+            (u for u in near_units if _ADDRESS.search(u.text) or _ROOM.search(u.text)), None
+        )
+        pick = placed or pick
+    if part.kind == "who":
+        # "Who is assigned to ...": the line naming the role beats a line of capitalised words.
+        role = next(
+            (
+                u
+                for u in ranked[:40]
+                if (u.memory.id == best.memory.id or u.score >= 0.6 * best.score)
+                and _role_person(u.text, q)
+            ),
+            None,
+        )
+        pick = role or pick
+    picks = [pick]
+    if q.listy and part.kind in ("what", "field", "where", "who"):
+        for u in ranked[1:10]:
+            if len(picks) >= 3:
+                break
+            if u.score >= 0.8 * best.score and all(u.memory.id != p.memory.id for p in picks):
+                picks.append(u)
+    return picks
+
+
+def _span(u: Unit, text: str) -> Span:
+    when = format_day(u.ref.date()) if isinstance(u.ref, datetime) else format_day(date.today())
+    return Span(
+        text=text.strip(" ,;:-"),
+        memory_id=u.memory.id,
+        support=u.text,
+        speaker=u.speaker,
+        when=when,
+    )

@@ -1,0 +1,188 @@
+"""The words of a sentence that answer a 'what' question."""
+
+from __future__ import annotations
+
+import re
+
+from mirix_app.agent.answer.lexicon import (
+    _AUX,
+    _CALENDAR,
+    _DEICTIC,
+    _FILLER,
+    _LEAD,
+    _QUESTION_NOISE,
+    _TIME_WORDS,
+    _matches,
+    _trim,
+    stem,
+    words,
+)
+from mirix_app.agent.answer.question import Question
+from mirix_app.memory.types import STOP_WORDS
+
+_BREAK = re.compile(r"[;:!?()\[\]“”]|[,.](?:\s|$)|\s[–—-]+\s|--")
+
+
+# Words at which the answer's noun phrase ends: a new clause begins ("Marley flooring, which is
+# what studios use"; "mental health is super rewarding").
+_STOP_AT = frozenset(
+    ["is", "was", "are", "were", "which", "that", "who", "because", "but", "so", "when", "while", "if", "since", "it", "it's", "i", "i'm", "i've", "we", "you", "they", "he", "she", "has", "have", "had", "will", "would", "can", "could", "really", "just", "last", "yesterday", "today", "tomorrow", "ago", "next", "recently", "lately", "too", "also", "as", "than"]
+)
+
+
+_PREP = frozenset(
+    ["after", "before", "about", "with", "into", "like", "through", "around", "over", "under", "towards", "toward", "across", "along", "during", "up", "out", "off", "down", "onto"]
+)
+
+
+_TITLE_HEADS = frozenset(
+    ["book", "song", "movie", "film", "show", "title", "piece", "album", "poem", "novel", "series", "game", "play", "name", "named", "called", "quote", "saying", "motto", "slogan", "sign", "poster", "posters", "tattoo", "band", "podcast"]
+)
+
+
+_QUOTED = re.compile(r"[\"“]([^\"“”]{2,60})[\"”]|(?<!\w)'([^']{2,40})'(?!\w)")
+
+
+_WHY = re.compile(r"(?i)^\s*why\b")
+
+
+_REASON = re.compile(r"(?i)\b(?:because|since|so that|in order to|to|for)\b")
+
+
+def _window(text: str, q: Question) -> str:
+    """The words of a sentence that answer a 'what' question: the chunk of words the question
+    does not already hold, nearest after the words it does hold ("raise awareness for -> mental
+    health"; "say goodbye to -> Max"), cut where a new clause begins; the thing asked about keeps
+    its modifiers ("what kind of flooring" -> "Marley flooring"). A quoted title answers a
+    question about a book, a song or a name."""
+    qset = set(q.stems)
+    qnames = {n.lower().rstrip("'’s") for n in q.names}
+    focus = _focus(q.text)
+    qwords = {w.lower() for w in words(q.text)}
+    if focus in _TITLE_HEADS or qwords & {"name", "named", "called", "title"}:
+        quoted = [m.group(1) or m.group(2) for m in _QUOTED.finditer(text)]
+        quoted = [
+            x.strip() for x in quoted if x and not all(_is_q(w, qset, qnames) for w in words(x))
+        ]
+        if quoted:
+            return quoted[0]
+    if _WHY.search(q.text):
+        m = re.search(r"(?i)\b(?:because|since|so that|in order to|'?cause)\b\s+(.+)", text)
+        if m:
+            return _trim(_cut(m.group(1)), 12)
+    fstem = stem(focus) if focus else ""
+    best: tuple[float, str] | None = None
+    for ci, clause in enumerate(_clauses(text)):
+        toks = words(clause)
+        marks = [_is_q(w, qset, qnames) for w in toks]
+        heads = [bool(fstem) and stem(w.lower()) == fstem for w in toks]
+        nq = sum(marks)
+        chunks: list[tuple[int, int]] = []
+        i = 0
+        while i < len(toks):
+            if (marks[i] and not heads[i]) or toks[i].lower() in _STOP_AT:
+                i += 1
+                continue
+            j = i
+            while j < len(toks) and not (
+                (marks[j] and not heads[j]) or toks[j].lower() in _STOP_AT
+            ):
+                j += 1
+                if heads[j - 1]:
+                    break  # the thing asked about ends its phrase
+            chunks.append((i, j))
+            i = j
+        for a, b in chunks:
+            span = _tidy(toks[a:b])
+            if not span:
+                continue
+            content = sum(1 for w in span if _substantive(w))
+            if not content or (len(span) == 1 and heads[b - 1]):
+                continue
+            k = a - 1
+            while k >= 0 and toks[k].lower() in STOP_WORDS and not marks[k]:
+                k -= 1
+            after = k >= 0 and marks[k] and not heads[k]
+            before = b < len(toks) and marks[b]
+            score = (
+                2.0 * after
+                + 0.8 * before
+                + 2.5 * heads[b - 1]
+                + 0.7 * any(toks[x][:1].isupper() for x in range(max(a, 1), b))
+                + 0.6 * min(nq, 3)
+                + 0.5 * min(content, 3)
+                - 0.2 * max(0, len(span) - 6)
+                - 0.3 * ci
+            )
+            if best is None or score > best[0]:
+                best = (score, " ".join(span))
+    if best is None:
+        return _trim(text, 12)
+    return best[1]
+
+
+_FOCUS = re.compile(
+    r"(?i)\b(?:what|which)(?:'s|\s+is|\s+was|\s+are|\s+were)?"
+    r"(?:\s+(?:my|your|the|his|her|their|our|[a-z]+'s))?(?:\s+(?:favou?rite|fav|main|new|first))?"
+    r"\s+(?:(?:kind|type|sort|style|form|genre|brand)s?\s+of\s+)?([a-z][\w-]+)"
+)
+
+
+def _focus(question: str) -> str:
+    """The noun a 'what' question asks about: "what kind of flooring" -> flooring."""
+    m = _FOCUS.search(question)
+    w = m.group(1).lower() if m else ""
+    return "" if w in STOP_WORDS or w in _AUX or w in _QUESTION_NOISE else w
+
+
+def _substantive(w: str) -> bool:
+    lw = w.lower()
+    return not (
+        lw in STOP_WORDS or lw in _FILLER or lw in _TIME_WORDS or lw in _CALENDAR or lw.isdigit()
+    )
+
+
+def _is_q(w: str, qset: set[str], qnames: set[str]) -> bool:
+    lw = w.lower().rstrip("'’s") if w[:1].isupper() else w.lower()
+    if lw in qnames or w.lower() in qnames:
+        return True
+    return w.lower() not in STOP_WORDS and _matches(stem(w.lower()), qset)
+
+
+def _clauses(text: str) -> list[str]:
+    """Clauses of a sentence; a comma list of short items ("salads, sandwiches, and desserts")
+    stays whole."""
+    text = re.sub(r"(\w+(?:\s\w+)?),\s+(?=(?:\w+(?:\s\w+)?,\s+)*(?:and|or)\s)", r"\1 , ", text)
+    parts = re.split(r"[;:!?()\[\]“”\"]|(?<! ),\s|\.(?:\s|$)|\s[–—-]+\s|--", text)
+    return [p.replace(" , ", ", ").strip() for p in parts if p and p.strip()]
+
+
+def _tidy(toks: list[str]) -> list[str]:
+    """A run of words with its leading verb, pronoun and filler cut, ended where a new clause
+    starts, at most 10 words."""
+    i = 0
+    while i < len(toks) and (
+        toks[i].lower() in _LEAD | _PREP | _STOP_AT | _TIME_WORDS
+        or (toks[i].lower().endswith("ly") and len(toks[i]) > 4)  # "Thankfully, ..."
+    ):
+        i += 1
+    out: list[str] = []
+    for w in toks[i:]:
+        lw = w.lower()
+        if out and lw in _STOP_AT:
+            break
+        out.append(w)
+        if len(out) >= 10:
+            break
+    while out and (
+        out[-1].lower() in _LEAD | _DEICTIC | _CALENDAR | _PREP | {"before", "until"}
+        or out[-1].lower() in STOP_WORDS
+    ):
+        out.pop()
+    return out
+
+
+def _cut(text: str) -> str:
+    return " ".join(
+        _tidy(words(re.split(r"[;!?]|\.(?:\s|$)|\s[–—-]+\s", text)[0])) or words(text)[:12]
+    )

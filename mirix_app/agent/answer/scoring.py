@@ -1,0 +1,133 @@
+"""Each unit's score against the question: overlap, similarity, answer-type cue, context."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from datetime import datetime
+
+from mirix_app.agent.answer.lexicon import (
+    _CALENDAR,
+    _FILLER,
+    _LEAD,
+    _TIME_KINDS,
+    _TIME_WORDS,
+    _matches,
+    content_stems,
+    stem,
+    words,
+)
+from mirix_app.agent.answer.question import Question
+from mirix_app.agent.answer.spans import _has_cue
+from mirix_app.agent.answer.units import Embed, Unit
+from mirix_app.memory.types import STOP_WORDS
+
+log = logging.getLogger(__name__)
+
+
+# How much of what the unit before a unit holds of the question it may carry: an answer often
+# follows the line that restates the question, and nearly always follows a question.
+CARRY = 0.3
+
+
+QUESTION_CARRY = 0.9
+
+
+DATED = 0.15  # a dated question ("on 3 June 2023") prefers memories of those days
+
+
+def score_units(
+    q: Question, units: list[Unit], embed: Embed | None = None, *, embed_top: int = 24
+) -> list[Unit]:
+    """Each unit's score against the question, best first."""
+    if not units:
+        return []
+    stems_of = [set(content_stems(u.text, STOP_WORDS)) for u in units]
+    context_of = [
+        set(content_stems(f"{u.speaker} {u.memory.fields.get('actor', '')}", STOP_WORDS))
+        for u in units
+    ]
+    n = len(units)
+    idf: dict[str, float] = {}
+    for s in q.stems:
+        df = sum(1 for st in stems_of if _matches(s, st))
+        idf[s] = 1.0 + max(0.0, math.log((n + 1) / (df + 0.5)))
+    total = sum(idf.values()) or 1.0
+    # What the whole memory shares with the question counts too: a line "4 eggs" of the recipe
+    # titled "Shakshuka" answers "how many eggs for the shakshuka".
+    whole: dict[str, set[str]] = {}
+    for u, st in zip(units, stems_of, strict=True):
+        whole.setdefault(u.memory.id, set()).update(st)
+    for u, st, ctx in zip(units, stems_of, context_of, strict=True):
+        got = sum(idf[s] for s in q.stems if _matches(s, st))
+        got += 0.5 * sum(idf[s] for s in q.stems if not _matches(s, st) and _matches(s, ctx))
+        in_memory = sum(idf[s] for s in q.stems if _matches(s, whole[u.memory.id] | ctx))
+        u.overlap = 0.7 * got / total + 0.3 * in_memory / total
+        u.coverage = in_memory / total
+    order = sorted(range(n), key=lambda i: (-units[i].overlap, units[i].rank))
+    if embed is not None:
+        top = order[:embed_top]
+        try:
+            vecs = embed([q.text] + [units[i].text[:300] for i in top])
+            qv = vecs[0]
+            for j, i in enumerate(top, 1):
+                units[i].similarity = float(qv @ vecs[j])
+        except Exception as e:  # the embedder is an aid: lexical scores still answer
+            log.debug("answer: unit similarity skipped (%s): lexical scores only", type(e).__name__)
+    head = q.parts[0].head
+    qnames = {n.lower().rstrip("'’s") for n in q.names}
+    # A unit may answer what the unit before it asks or restates ("Why did you run again?" ->
+    # "I decided to run again." -> "After my last run, I saw the impact...").
+    before: dict[int, Unit] = {}
+    by_memory: dict[str, list[Unit]] = {}
+    for u in units:
+        if u.kind != "caption":
+            by_memory.setdefault(u.memory.id, []).append(u)
+    for group in by_memory.values():
+        group.sort(key=lambda x: x.seq)
+        for a, b in itertools.pairwise(group):
+            before[id(b)] = a
+    for u in units:
+        cue = 1.0 if _has_cue(q.kind, u, head, q) else 0.0
+        novel = _novelty(u.text, q, qnames)
+        prev = before.get(id(u))
+        carried = 0.0
+        if prev is not None and novel:
+            # What a question in the memories asks, the line after it answers.
+            w = QUESTION_CARRY if prev.text.rstrip().endswith("?") else CARRY
+            carried = w * max(0.0, prev.overlap - u.overlap)
+        u.score = (
+            0.5 * u.overlap
+            + 0.35 * max(0.0, u.similarity)
+            + 0.1 * cue
+            + 0.08 * min(novel, 4) / 4
+            + carried
+            + 0.05 / (1 + u.rank)
+        )
+        if q.window is not None:
+            first, last = q.window
+            day = u.ref.date() if isinstance(u.ref, datetime) else u.ref
+            u.score += DATED if first <= day <= last else 0.0
+        if u.text.rstrip().endswith("?"):  # a question is rarely its own answer
+            u.score *= 0.55
+        if u.kind == "context":
+            u.score *= 0.85
+    return sorted(units, key=lambda u: (-u.score, u.rank))
+
+
+def _novelty(text: str, q: Question, qnames: set[str]) -> int:
+    """How many words of substance a unit adds to the question's own: an answer says something
+    new, while "That's great, Caroline!" only echoes it."""
+    qset = set(q.stems)
+    n = 0
+    for w in words(text):
+        lw = w.lower()
+        if len(lw) < 3 or lw in STOP_WORDS or lw in _FILLER or lw in _LEAD or lw in qnames:
+            continue
+        if (lw in _TIME_WORDS or lw in _CALENDAR) and q.kind not in _TIME_KINDS:
+            continue
+        if _matches(stem(lw), qset):
+            continue
+        n += 1
+    return n
