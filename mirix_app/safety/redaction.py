@@ -91,6 +91,7 @@ _PARTS = re.compile(r"[/\\.+_~-]+")
 # fe80::1c2b:..., 2001:db8::/32: hex groups and colons, with a "::" or at least 3 colons.
 _IPV6 = re.compile(r"^(?=[^:]*(?:::|(?::[^:]*){3}))[0-9A-Fa-f:]{2,39}(?:/\d{1,3})?$")
 _HEX_PART = re.compile(r"^[0-9a-f]+$")
+_CAMEL_WORDS = re.compile(r"^(?:[A-Z][a-z]{2,}){3,}$")
 
 
 def looks_random(token: str) -> bool:
@@ -124,7 +125,8 @@ def _random(core: str) -> bool:
     if n >= 16:
         if 0 in kinds and len(kinds) >= 2:
             return rate >= 0.3
-        return kinds == {1, 2} and rate >= 0.45
+        # CrashLoopBackOff, ImagePullBackOff: capitalised words run together
+        return kinds == {1, 2} and rate >= 0.45 and not _CAMEL_WORDS.match(core)
     return len(kinds) == 3 and rate >= 0.6
 
 

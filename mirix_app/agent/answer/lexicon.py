@@ -99,28 +99,191 @@ _ORG = re.compile(
 
 
 _NOT_NAMES = frozenset(
-    ["i", "i'm", "i've", "i'll", "the", "a", "my", "we", "you", "it", "hey", "hi", "hello", "thanks", "thank", "wow", "yes", "yeah", "no", "oh", "ok", "okay", "sure", "great", "that", "this", "there", "what", "lol", "haha", "also", "so", "and", "but", "awesome", "cool", "nice", "congrats", "sounds", "good", "glad", "sorry", "by", "btw", "last", "next", "today", "yesterday", "tomorrow", "inbox", "subject", "from", "to", "dear", "page"]
+    [
+        "i",
+        "i'm",
+        "i've",
+        "i'll",
+        "the",
+        "a",
+        "my",
+        "we",
+        "you",
+        "it",
+        "hey",
+        "hi",
+        "hello",
+        "thanks",
+        "thank",
+        "wow",
+        "yes",
+        "yeah",
+        "no",
+        "oh",
+        "ok",
+        "okay",
+        "sure",
+        "great",
+        "that",
+        "this",
+        "there",
+        "what",
+        "lol",
+        "haha",
+        "also",
+        "so",
+        "and",
+        "but",
+        "awesome",
+        "cool",
+        "nice",
+        "congrats",
+        "sounds",
+        "good",
+        "glad",
+        "sorry",
+        "by",
+        "btw",
+        "last",
+        "next",
+        "today",
+        "yesterday",
+        "tomorrow",
+        "inbox",
+        "subject",
+        "from",
+        "to",
+        "dear",
+        "page",
+    ]
 )
 
 
 _CALENDAR = frozenset(
-    ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+    [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
 )
 
 
 # Words a question is made of besides its topic (chat's topic search drops them too).
 QUESTION_WORDS = STOP_WORDS | frozenset(
-    ["tell", "know", "about", "remember", "any", "some", "there", "ever", "please", "many", "much", "does", "did", "ago", "last", "like"]
+    [
+        "tell",
+        "know",
+        "about",
+        "remember",
+        "any",
+        "some",
+        "there",
+        "ever",
+        "please",
+        "many",
+        "much",
+        "does",
+        "did",
+        "ago",
+        "last",
+        "like",
+    ]
 )
 
 
 _QUESTION_NOISE = (QUESTION_WORDS - {"ago", "last"}) | frozenset(
-    ["tell", "know", "about", "remember", "any", "some", "ever", "please", "many", "much", "does", "did", "do", "kind", "type", "sort", "time", "date", "day", "long", "often", "old", "get", "got", "going", "go", "like", "mention", "mentioned", "say", "said", "think", "thing", "things", "happen", "happened", "recently", "there", "been", "being", "should", "must", "also", "other", "one", "ones", "us", "am", "s"]
+    [
+        "tell",
+        "know",
+        "about",
+        "remember",
+        "any",
+        "some",
+        "ever",
+        "please",
+        "many",
+        "much",
+        "does",
+        "did",
+        "do",
+        "kind",
+        "type",
+        "sort",
+        "time",
+        "date",
+        "day",
+        "long",
+        "often",
+        "old",
+        "get",
+        "got",
+        "going",
+        "go",
+        "like",
+        "mention",
+        "mentioned",
+        "say",
+        "said",
+        "think",
+        "thing",
+        "things",
+        "happen",
+        "happened",
+        "recently",
+        "there",
+        "been",
+        "being",
+        "should",
+        "must",
+        "also",
+        "other",
+        "one",
+        "ones",
+        "us",
+        "am",
+        "s",
+    ]
 )
 
 
 _AUX = frozenset(
-    ["is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should", "has", "have", "had", "am", "may", "might", "shall"]
+    [
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "has",
+        "have",
+        "had",
+        "am",
+        "may",
+        "might",
+        "shall",
+    ]
 )
 
 
@@ -233,8 +396,8 @@ def content_stems(text: str, noise: frozenset[str] | set[str] = _QUESTION_NOISE)
     out: list[str] = []
     for w in words(text):
         lw = w.lower()
-        if lw in noise or len(lw) < 2 or (lw.isdigit() and len(lw) < 2):
-            continue
+        if lw in noise or len(lw) < 2 or re.sub(r"['’]s$", "", lw) in noise:
+            continue  # "what's" is a question word too
         # "invoice-worker-0", "db_staging": the parts are words too
         parts = (
             [lw, *(p for p in re.split(r"[-_./]+", lw) if len(p) >= 3)]
@@ -259,7 +422,60 @@ def _matches(qs: str, unit_stems: set[str]) -> bool:
 
 
 _FILLER = frozenset(
-    ["i'm", "i've", "i'll", "i'd", "you're", "you've", "it's", "that's", "we're", "they're", "he's", "she's", "there's", "let's", "great", "really", "just", "so", "very", "thanks", "awesome", "cool", "glad", "wow", "hey", "yeah", "totally", "definitely", "pretty", "super", "now", "also", "too", "actually", "finally", "recently", "lately", "always", "still", "even", "some", "much", "lot", "lots", "stuff", "omg", "haha", "lol", "yes", "no", "oh", "well"]
+    [
+        "i'm",
+        "i've",
+        "i'll",
+        "i'd",
+        "you're",
+        "you've",
+        "it's",
+        "that's",
+        "we're",
+        "they're",
+        "he's",
+        "she's",
+        "there's",
+        "let's",
+        "great",
+        "really",
+        "just",
+        "so",
+        "very",
+        "thanks",
+        "awesome",
+        "cool",
+        "glad",
+        "wow",
+        "hey",
+        "yeah",
+        "totally",
+        "definitely",
+        "pretty",
+        "super",
+        "now",
+        "also",
+        "too",
+        "actually",
+        "finally",
+        "recently",
+        "lately",
+        "always",
+        "still",
+        "even",
+        "some",
+        "much",
+        "lot",
+        "lots",
+        "stuff",
+        "omg",
+        "haha",
+        "lol",
+        "yes",
+        "no",
+        "oh",
+        "well",
+    ]
 )
 
 
@@ -267,7 +483,50 @@ _LEAD = (
     _FILLER
     | STOP_WORDS
     | frozenset(
-        ["went", "go", "going", "got", "get", "getting", "have", "has", "had", "took", "take", "did", "been", "am", "love", "loved", "like", "liked", "think", "thought", "feel", "felt", "know", "guess", "want", "wanted", "decided", "started", "tried", "mean", "means", "said", "says", "about", "all", "both", "one", "kind", "sort", "type", "bit", "little"]
+        [
+            "went",
+            "go",
+            "going",
+            "got",
+            "get",
+            "getting",
+            "have",
+            "has",
+            "had",
+            "took",
+            "take",
+            "did",
+            "been",
+            "am",
+            "love",
+            "loved",
+            "like",
+            "liked",
+            "think",
+            "thought",
+            "feel",
+            "felt",
+            "know",
+            "guess",
+            "want",
+            "wanted",
+            "decided",
+            "started",
+            "tried",
+            "mean",
+            "means",
+            "said",
+            "says",
+            "about",
+            "all",
+            "both",
+            "one",
+            "kind",
+            "sort",
+            "type",
+            "bit",
+            "little",
+        ]
     )
 )
 
@@ -275,11 +534,51 @@ _LEAD = (
 # Words that place a sentence in time: they say when, never what ("Last Fri I took my kids to a
 # pottery workshop" adds no answer to "what did they make there").
 _TIME_WORDS = frozenset(
-    ["last", "next", "week", "weekend", "weeks", "month", "months", "year", "years", "day", "days", "ago", "yesterday", "today", "tomorrow", "tonight", "morning", "evening", "night", "afternoon", "mon", "tue", "tues", "wed", "thu", "thurs", "fri", "sat", "sun", "earlier", "later", "soon", "once", "before", "after", "while", "since"]
+    [
+        "last",
+        "next",
+        "week",
+        "weekend",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "day",
+        "days",
+        "ago",
+        "yesterday",
+        "today",
+        "tomorrow",
+        "tonight",
+        "morning",
+        "evening",
+        "night",
+        "afternoon",
+        "mon",
+        "tue",
+        "tues",
+        "wed",
+        "thu",
+        "thurs",
+        "fri",
+        "sat",
+        "sun",
+        "earlier",
+        "later",
+        "soon",
+        "once",
+        "before",
+        "after",
+        "while",
+        "since",
+    ]
 )
 
 
-_DEICTIC = frozenset(["last", "next", "ago", "yesterday", "today", "tomorrow", "tonight", "earlier", "later"])
+_DEICTIC = frozenset(
+    ["last", "next", "ago", "yesterday", "today", "tomorrow", "tonight", "earlier", "later"]
+)
 
 
 _TIME_KINDS = {"when", "time", "ago", "duration"}

@@ -26,24 +26,120 @@ _BREAK = re.compile(r"[;:!?()\[\]“”]|[,.](?:\s|$)|\s[–—-]+\s|--")
 # Words at which the answer's noun phrase ends: a new clause begins ("Marley flooring, which is
 # what studios use"; "mental health is super rewarding").
 _STOP_AT = frozenset(
-    ["is", "was", "are", "were", "which", "that", "who", "because", "but", "so", "when", "while", "if", "since", "it", "it's", "i", "i'm", "i've", "we", "you", "they", "he", "she", "has", "have", "had", "will", "would", "can", "could", "really", "just", "last", "yesterday", "today", "tomorrow", "ago", "next", "recently", "lately", "too", "also", "as", "than"]
+    [
+        "is",
+        "was",
+        "are",
+        "were",
+        "which",
+        "that",
+        "who",
+        "because",
+        "so",
+        "when",
+        "while",
+        "if",
+        "since",
+        "it",
+        "it's",
+        "i",
+        "i'm",
+        "i've",
+        "we",
+        "you",
+        "they",
+        "he",
+        "she",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "can",
+        "could",
+        "really",
+        "just",
+        "last",
+        "yesterday",
+        "today",
+        "tomorrow",
+        "ago",
+        "next",
+        "recently",
+        "lately",
+        "too",
+        "also",
+        "as",
+        "than",
+    ]
 )
 
 
 _PREP = frozenset(
-    ["after", "before", "about", "with", "into", "like", "through", "around", "over", "under", "towards", "toward", "across", "along", "during", "up", "out", "off", "down", "onto"]
+    [
+        "after",
+        "before",
+        "about",
+        "with",
+        "into",
+        "like",
+        "through",
+        "around",
+        "over",
+        "under",
+        "towards",
+        "toward",
+        "across",
+        "along",
+        "during",
+        "up",
+        "out",
+        "off",
+        "down",
+        "onto",
+    ]
 )
 
 
 _TITLE_HEADS = frozenset(
-    ["book", "song", "movie", "film", "show", "title", "piece", "album", "poem", "novel", "series", "game", "play", "name", "named", "called", "quote", "saying", "motto", "slogan", "sign", "poster", "posters", "tattoo", "band", "podcast"]
+    [
+        "book",
+        "song",
+        "movie",
+        "film",
+        "show",
+        "title",
+        "piece",
+        "album",
+        "poem",
+        "novel",
+        "series",
+        "game",
+        "play",
+        "name",
+        "named",
+        "called",
+        "quote",
+        "saying",
+        "motto",
+        "slogan",
+        "sign",
+        "poster",
+        "posters",
+        "tattoo",
+        "band",
+        "podcast",
+    ]
 )
 
 
 _QUOTED = re.compile(r"[\"“]([^\"“”]{2,60})[\"”]|(?<!\w)'([^']{2,40})'(?!\w)")
 
 
-_WHY = re.compile(r"(?i)^\s*why\b")
+# A question for a reason or a cause: its answer is a clause, not a noun.
+_WHY = re.compile(
+    r"(?i)^\s*(?:why\b|what\s+(?:inspired|motivated|made|caused|led|prompted|drove|sparked)\b)"
+)
 
 
 _REASON = re.compile(r"(?i)\b(?:because|since|so that|in order to|to|for)\b")
@@ -70,6 +166,13 @@ def _window(text: str, q: Question) -> str:
         m = re.search(r"(?i)\b(?:because|since|so that|in order to|'?cause)\b\s+(.+)", text)
         if m:
             return _trim(_cut(m.group(1)), 12)
+        clause = max(_clauses(text), key=lambda c: sum(map(_substantive, words(c))), default="")
+        toks = words(clause)
+        i = 0
+        while i < len(toks) - 1 and toks[i].lower() in _LEAD | _FILLER:
+            i += 1
+        if len(toks) - i >= 3:
+            return " ".join(toks[i : i + 14])
     fstem = stem(focus) if focus else ""
     best: tuple[float, str] | None = None
     for ci, clause in enumerate(_clauses(text)):

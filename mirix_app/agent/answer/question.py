@@ -87,7 +87,11 @@ def _kind(part: str) -> tuple[str, str]:
     m = re.search(
         r"\b(?:which|what(?:'s| is| was| are)?(?: my| the| our| his| her)?)\s+([a-z][\w-]+)", q
     )
-    if m and m.group(1) not in STOP_WORDS | _AUX | {"kind", "type", "sort", "did", "do", "does"}:
+    if (
+        m
+        and m.group(1) not in STOP_WORDS | _AUX | {"kind", "type", "sort", "did", "do", "does"}
+        and not m.group(1).endswith("ed")  # "what inspired you": a verb, not a field
+    ):
         return "field", m.group(1)
     if first in _AUX:
         return "yesno", ""

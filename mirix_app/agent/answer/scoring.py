@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 # How much of what the unit before a unit holds of the question it may carry: an answer often
 # follows the line that restates the question, and nearly always follows a question.
+SPECIFIC = 0.25  # a document line's share for the question words its title lacks
 CARRY = 0.3
 
 
@@ -57,13 +58,22 @@ def score_units(
     # What the whole memory shares with the question counts too: a line "4 eggs" of the recipe
     # titled "Shakshuka" answers "how many eggs for the shakshuka".
     whole: dict[str, set[str]] = {}
+    heads: dict[str, set[str]] = {}  # what a document's title and summary already say
     for u, st in zip(units, stems_of, strict=True):
         whole.setdefault(u.memory.id, set()).update(st)
+        if u.kind == "sentence" and u.seq < 100:
+            heads.setdefault(u.memory.id, set()).update(st)
     for u, st, ctx in zip(units, stems_of, context_of, strict=True):
         got = sum(idf[s] for s in q.stems if _matches(s, st))
         got += 0.5 * sum(idf[s] for s in q.stems if not _matches(s, st) and _matches(s, ctx))
         in_memory = sum(idf[s] for s in q.stems if _matches(s, whole[u.memory.id] | ctx))
         u.overlap = 0.7 * got / total + 0.3 * in_memory / total
+        if u.kind in ("line", "field"):
+            # Of a document's lines, the one holding what its title does not ("Wednesday" on
+            # the canteen menu) is the one asked about.
+            given = heads.get(u.memory.id, set())
+            own = sum(idf[s] for s in q.stems if _matches(s, st) and not _matches(s, given))
+            u.overlap += SPECIFIC * own / total
         u.coverage = in_memory / total
     order = sorted(range(n), key=lambda i: (-units[i].overlap, units[i].rank))
     if embed is not None:

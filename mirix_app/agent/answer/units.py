@@ -136,6 +136,9 @@ def units_of(m: Memory, rank: int) -> list[Unit]:
         head = _SESSION_TIME.sub("", head)
     for i, s in enumerate(_sentences(head)):
         add(s, "sentence", seq=i)
+    title = str(f.get("title") or "")
+    if title and title != head and m.type is MemoryType.RESOURCE:
+        add(title, "sentence", seq=50)  # "Canteen menu week 46": what the page is
     lines = [ln.strip() for ln in body.splitlines() if ln.strip()]
     numbered = [(_STEP_LINE.match(ln), ln) for ln in lines]
     steps = [mm.group(2).strip() for mm, _ in numbered if mm]

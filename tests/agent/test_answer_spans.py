@@ -1,0 +1,137 @@
+"""The span a 'what' question asks for, dated questions, and question kinds (no model)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mirix_app.agent.answer import analyze, answer, question_window, stem
+from mirix_app.memory.types import Memory, MemoryType, Source
+
+
+def turn(speaker: str, text: str, at: str, n: int = 1, details: str = "") -> Memory:
+    return Memory(
+        MemoryType.EPISODIC,
+        {
+            "occurred_at": at,
+            "actor": speaker,
+            "event_type": "conversation",
+            "summary": f"{speaker}: {text}",
+            "details": details,
+        },
+        id=f"epi_{str(n).rjust(26, '0')}",
+        sources=[Source("conversation", f"D1:{n}", at)],
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "expected"),
+    [
+        # the words after the question's own words
+        (
+            "What did the bake sale raise money for?",
+            "The bake sale raised money for the animal shelter on Elm Road.",
+            "animal shelter on Elm Road",
+        ),
+        # the thing asked about keeps its modifiers
+        (
+            "What kind of tea does Ana drink?",
+            "I'm into oolong tea, which my aunt sends from Taiwan.",
+            "oolong tea",
+        ),
+        # a quoted title answers a question about a book
+        (
+            "What book is Sam reading?",
+            'I am reading "The Overstory" and I love it.',
+            "The Overstory",
+        ),
+        # a reason follows "because"
+        (
+            "Why did Lea move to Lyon?",
+            "I moved to Lyon because my partner got a job at the hospital.",
+            "partner got a job at the hospital",
+        ),
+        # an irregular past form meets the question's verb; the feeling follows it
+        (
+            "How did Tom feel after the marathon?",
+            "After the marathon I felt exhausted but proud.",
+            "exhausted but proud",
+        ),
+    ],
+)
+def test_a_what_span_is_the_new_words_next_to_the_question_words(
+    question: str, said: str, expected: str
+) -> None:
+    speaker = (analyze(question).names or ["Lea"])[0]
+    got = answer(question, [turn(speaker, said, "2023-05-08T13:56:00Z")])
+    assert got.found
+    assert got.short == expected
+
+
+def test_time_words_are_no_answer_to_what() -> None:
+    got = answer(
+        "What did Mia and her kids make at the pottery workshop?",
+        [
+            turn(
+                "Mia",
+                "Last Fri I finally took my kids to a pottery workshop.",
+                "2023-07-03T10:00:00Z",
+                details="Ana: What did you make?\nMia: We all made our own bowls, it was fun!",
+            )
+        ],
+    )
+    assert got.short not in ("Fri", "Last Fri")
+
+
+def test_an_irregular_past_stems_like_its_verb() -> None:
+    assert stem("felt") == stem("feel")
+    assert stem("bought") == stem("buy")
+    assert stem("made") == stem("making")
+
+
+@pytest.mark.parametrize(
+    ("question", "window", "rest_has"),
+    [
+        ("What did I buy on 3 June, 2023?", (date(2023, 5, 27), date(2023, 6, 4)), "buy"),
+        ("What happened in October 2023?", (date(2023, 10, 1), date(2023, 10, 31)), "happened"),
+        ("Where did we travel in 2022?", (date(2022, 1, 1), date(2022, 12, 31)), "travel"),
+        ("What did I read yesterday?", None, "yesterday"),
+    ],
+)
+def test_a_dated_question_names_the_days_it_is_about(
+    question: str, window: tuple[date, date] | None, rest_has: str
+) -> None:
+    got, rest = question_window(question)
+    assert got == window
+    assert rest_has in rest
+    if window is not None:
+        assert "2023" not in rest and "2022" not in rest
+
+
+def test_a_dated_question_prefers_the_memory_of_those_days() -> None:
+    early = turn("Jo", "I adopted a cat named Pixel.", "2023-03-02T09:00:00Z", n=1)
+    later = turn("Jo", "I adopted a dog named Biscuit.", "2023-06-03T09:00:00Z", n=2)
+    got = answer("What pet did Jo adopt on 3 June, 2023?", [early, later])
+    assert got.found and got.spans[0].memory_id == later.id
+    # the date is not a word to match: the question is still answered from the words
+    assert analyze("What pet did Jo adopt on 3 June, 2023?").stems == ["pet", "jo", "adopt"]
+
+
+def test_when_after_another_question_word_is_a_condition() -> None:
+    assert analyze("Who helps Mia when she is sick?").kind == "who"
+    assert analyze("What does Ben do when it rains?").kind != "when"
+    assert analyze("When does the train leave?").kind == "when"
+
+
+def test_the_answer_to_a_question_in_the_memories_is_the_line_after_it() -> None:
+    asked = turn(
+        "Ana",
+        "What inspired you to start running?",
+        "2023-05-08T13:56:00Z",
+        n=1,
+        details="Jo: I ran my first race.\nJo: My grandfather ran every morning until he was ninety.",
+    )
+    got = answer("What inspired Jo to start running?", [asked])
+    assert got.found
+    assert "grandfather" in got.short
