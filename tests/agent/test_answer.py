@@ -283,9 +283,19 @@ def test_a_table_cell_under_its_header() -> None:
 def test_yes_no_from_plain_polarity_words_with_the_evidence() -> None:
     ci = screen("Checks", "build / pytest (push) Failing after 3m", n=1)
     got = answer("Did the pytest build pass?", [ci])
-    assert got.short.startswith("No — ") and "Failing" in got.short
+    # the verdict is the answer; the line it rests on is shown beneath it
+    assert got.short == "No" and "Failing" in got.spans[0].support
+    assert "Failing" in got.render()
     mixed = screen("Mail", "The gym is not open on Sunday but the pool is allowed for members", n=2)
     assert not answer("Is the pool allowed on Sunday?", [mixed]).short.startswith(("Yes", "No"))
+
+
+def test_a_statement_holding_the_whole_question_says_yes() -> None:
+    said = screen("Chat", "Ben: I finished the tax return for Lena last night", n=3)
+    got = answer("Did Ben finish the tax return for Lena?", [said])
+    assert got.short == "Yes" and "tax return" in got.render()
+    other = screen("Chat", "Ben: the tax office opens at nine", n=4)
+    assert answer("Did Ben finish the tax return for Lena?", [other]).short != "Yes"
 
 
 def test_until_when_takes_the_time_after_until() -> None:

@@ -244,8 +244,12 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
         if value:
             return value
     if part.kind == "yesno":
+        # The verdict is the answer; the sentence it rests on is shown beneath it. A statement
+        # holding all the question asks about, with no negation, says yes.
         verdict = _polarity(t)
-        return f"{verdict} — {_trim(t, 25)}" if verdict else _trim(t, 25)
+        if not verdict and u.coverage >= YES_COVERAGE and not _NO.search(t):
+            verdict = "Yes"
+        return verdict or _trim(t, 25)
     if u.kind == "field" and u.value:
         return u.value
     return _window(t, q)
@@ -437,6 +441,9 @@ _YES = re.compile(
     r"(?i)\b(?:yes|yep|permitted|allowed|passed|passing|succeeded|successful|confirmed|approved|"
     r"accepted|on track|still on|going ahead|will ship|shipped|done|completed)\b"
 )
+
+
+YES_COVERAGE = 0.6
 
 
 def _polarity(text: str) -> str:
