@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from mirix_app.agent.answer.lexicon import _SENDER_KEYS, _SENDER_Q, _trim
 from mirix_app.agent.answer.question import Part, Question, analyze
-from mirix_app.agent.answer.scoring import score_units
+from mirix_app.agent.answer.scoring import _novelty, score_units
 from mirix_app.agent.answer.spans import (
     _ADDRESS,
     _ROOM,
@@ -98,6 +98,7 @@ class Answer:
         return [s.support for s in self.spans] + list(self.steps)
 
 
+ECHO_FALLBACK = 0.7  # how close the unit that says something new must score
 MIN_OVERLAP = 0.34
 
 
@@ -169,10 +170,20 @@ def answer(
             ans.steps_title = _trim(proc.text or proc.memory.title, 14)
             ans.spans = [_span(proc, ans.steps_title)]
             return ans
+    qnames = {n.lower() for n in q.names}
     for part in q.parts:
         picks = _units_for(part, ranked, q)
         for u in picks:
-            ans.spans.append(_span(u, span_for(part, u, q)))
+            text = span_for(part, u, q)
+            if part.kind in ("what", "field") and not _novelty(text, q, qnames):
+                # The unit only restates the question ("I went to the pottery workshop"): the
+                # next unit that scores nearly as well and says something new answers it.
+                for alt in ranked[1:6]:
+                    alt_text = span_for(part, alt, q)
+                    if alt.score >= ECHO_FALLBACK * best.score and _novelty(alt_text, q, qnames):
+                        u, text = alt, alt_text
+                        break
+            ans.spans.append(_span(u, text))
     return ans
 
 
