@@ -354,8 +354,7 @@ class MainWindow(QMainWindow):
 
         def done(servers: list[object]) -> None:
             self._discovering = False
-            self.settings.model_panel.show_servers(servers)
-            self.settings.model_panel._scanned = True
+            self.settings.model_panel.show_servers(servers, scanned=True)
             n = sum(len(getattr(s, "models", [])) for s in servers)
             if n:
                 names = ", ".join(str(getattr(s, "label", "")) for s in servers)
