@@ -194,7 +194,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from mirix_app.agent.pipeline import ProcessingJob, Progress
+    from mirix_app.agent.job import ProcessingJob
+    from mirix_app.agent.pipeline import Progress
 
     core, model = _open("agent")
     try:
