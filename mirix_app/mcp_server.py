@@ -48,6 +48,15 @@ def build_server(core: MemoryCore, *, allow_writes: bool = False) -> MCPServer:
         "answering questions about their past; cite memory ids. Read-only unless writes are enabled.",
     )
 
+    _read_tools(server, core)
+    if allow_writes:
+        _write_tools(server, core)
+    return server
+
+
+def _read_tools(server: MCPServer, core: MemoryCore) -> None:
+    """search_memories, get_memory, recent_activity: what any client may do."""
+
     @server.tool(
         description="Hybrid keyword + meaning search over the user's memories. types: any "
         "of core, episodic, semantic, procedural, resource, vault. since/until: ISO times. "
@@ -103,25 +112,25 @@ def build_server(core: MemoryCore, *, allow_writes: bool = False) -> MCPServer:
             ],
         }
 
-    if allow_writes:
 
-        @server.tool(
-            description="Add a memory (writes are enabled by the user). type: core, "
-            "episodic, semantic, procedural or resource; fields: that type's fields."
+def _write_tools(server: MCPServer, core: MemoryCore) -> None:
+    """add_memory: only when the user enabled writes."""
+
+    @server.tool(
+        description="Add a memory (writes are enabled by the user). type: core, "
+        "episodic, semantic, procedural or resource; fields: that type's fields."
+    )
+    def add_memory(
+        type: str, fields: dict[str, Any], tags: list[str] | None = None, source: str = "mcp"
+    ) -> dict[str, Any]:
+        mtype = MemoryType.parse(type)
+        if mtype is MemoryType.VAULT:
+            raise InvalidInput("knowledge-vault entries cannot be added over MCP")
+        m = Memory.from_dict(
+            {"type": mtype.value, "fields": fields, "tags": tags or [], "origin": "mcp"}
         )
-        def add_memory(
-            type: str, fields: dict[str, Any], tags: list[str] | None = None, source: str = "mcp"
-        ) -> dict[str, Any]:
-            mtype = MemoryType.parse(type)
-            if mtype is MemoryType.VAULT:
-                raise InvalidInput("knowledge-vault entries cannot be added over MCP")
-            m = Memory.from_dict(
-                {"type": mtype.value, "fields": fields, "tags": tags or [], "origin": "mcp"}
-            )
-            m.sources = [Source(kind="agent", ref=source[:200], at=to_iso(datetime.now(UTC)))]
-            return public(core.add(m, actor="mcp"))
-
-    return server
+        m.sources = [Source(kind="agent", ref=source[:200], at=to_iso(datetime.now(UTC)))]
+        return public(core.add(m, actor="mcp"))
 
 
 def serve(core: MemoryCore, *, allow_writes: bool = False) -> None:

@@ -173,6 +173,26 @@ class Route:
     asked: bool = False  # a question the user typed to mirix: kept as chat history, never a fact
 
 
+def _steps_and_document(r: Route, lines: list[str], app: str, window: str) -> None:
+    """Numbered steps make a procedure; a document (a file, or a window of a document app) makes
+    a resource."""
+    item, meta = r.item, r.item.meta or {}
+    steps = numbered_steps(lines)
+    if steps:
+        r.steps = steps[:20]
+        r.types.add(MemoryType.PROCEDURAL)
+        r.reasons.append("numbered steps")
+    if item.kind == "document":
+        r.document = str(meta.get("title") or meta.get("path") or window or "document")
+    elif app.lower() in DOC_APPS or (window and _DOC_FILE.search(window)):
+        doc = _DOC_FILE.search(window)
+        r.document = doc.group(0).strip() if doc else window or app
+    if r.document:
+        r.types.add(MemoryType.RESOURCE)
+        r.event_type = "document" if r.event_type == "activity" else r.event_type
+        r.reasons.append("document")
+
+
 def route(item: InboxItem, *, max_chars: int = 600, lines_seen: LineMemory | None = None) -> Route:
     raw = item.text or ""
     secrets = find_secrets(raw)
@@ -228,20 +248,7 @@ def route(item: InboxItem, *, max_chars: int = 600, lines_seen: LineMemory | Non
             "scheduled" if item.kind != "chat" or CALENDAR_WORDS.search(masked) else r.event_type
         )
         r.reasons.append("date/time")
-    steps = numbered_steps(lines)
-    if steps:
-        r.steps = steps[:20]
-        r.types.add(MemoryType.PROCEDURAL)
-        r.reasons.append("numbered steps")
-    if item.kind == "document":
-        r.document = str(meta.get("title") or meta.get("path") or window or "document")
-    elif app.lower() in DOC_APPS or (window and _DOC_FILE.search(window)):
-        doc = _DOC_FILE.search(window)
-        r.document = doc.group(0).strip() if doc else window or app
-    if r.document:
-        r.types.add(MemoryType.RESOURCE)
-        r.event_type = "document" if r.event_type == "activity" else r.event_type
-        r.reasons.append("document")
+    _steps_and_document(r, lines, app, window)
     # Facts come from the user's own words or a named speaker's, never from text that holds
     # instructions (a pasted "SYSTEM: my name is Mallory" is not the user's name).
     if item.kind == "chat" and not injected and (trusted or "speaker" in meta):

@@ -248,21 +248,12 @@ class Capturer:
         st = self.states[frame.monitor]
         grabbed = frame.bgra.copy()
         timings: dict[str, float] = {}
-        here = [w for w in visible if on_frame(w, frame)]
-        excluded = [w for w in here if self.rules.excludes(w)]
-        # Windows are listed just after the grab: an excluded window that moved or closed in
-        # between is still blanked where it was at the last look (over-blanking is the safe side).
-        stale = [w for w in self._last_excluded if on_frame(w, frame) and w not in excluded]
-        # No excluded window (the usual case): no mask to build on every capture.
-        mask = excluded_mask(frame, excluded + stale, here) if excluded or stale else None
-        covered = blank_mask(frame, mask) if mask is not None else 0.0
+        here, excluded, mask, covered = self._exclude(frame, visible)
         if covered >= FULLY_EXCLUDED:
             st.last_grab = grabbed
             return CaptureResult(frame.monitor, False, "excluded")
 
-        t = time.perf_counter()
-        change = self.detector.compare(st.frame, frame.bgra)
-        timings["change_ms"] = round((time.perf_counter() - t) * 1000, 2)
+        change = self._compare(st, frame, timings)
         if not change.changed:
             st.last_grab = grabbed
             return CaptureResult(
@@ -273,41 +264,15 @@ class Capturer:
                 timings=timings,
             )
 
-        boxes = [b.pad(6, frame.width, frame.height) for b in change.boxes]
-        boxes = merge_boxes(expand_to_words(merge_boxes(boxes), st.words))
-        t = time.perf_counter()
-        new_words = self.ocr.read(frame, boxes, cancelled)
-        timings["ocr_ms"] = round((time.perf_counter() - t) * 1000, 2)
-        if cancelled():
+        read = self._read(frame, st, change, mask, cancelled, timings)
+        if read is None:
             return CaptureResult(frame.monitor, False, "cancelled")
-
-        def outside(w: Word) -> bool:
-            if mask is None:
-                return True
-            x = min(max(int(w.cx), 0), frame.width - 1)
-            y = min(max(int(w.cy), 0), frame.height - 1)
-            return not bool(mask[y, x])
-
-        kept_words = [w for w in carry_over(st.words, boxes) if outside(w)]
-        words = kept_words + new_words
-        faint = [w for w in carry_over(st.faint, boxes) if outside(w)]
-        faint += list(getattr(self.ocr, "faint", []))
+        boxes, words, faint = read
         assembled, spans = assemble_spans(words)
         text, redactions, hidden = redact_spans(assembled)
 
         ctx = self._context(frame, here, excluded, active)
-        # Titles and URLs carry secrets too (tokens in URLs, "password=..." in a terminal title).
-        window, url = None, None
-        for part in ("title", "url"):
-            value = getattr(ctx, part, None) if ctx else None
-            if value:
-                value, found = redact(value)
-                for k, v in found.items():
-                    redactions[k] = redactions.get(k, 0) + v
-            if part == "title":
-                window = value
-            else:
-                url = value
+        window, url = _redacted_context(ctx, redactions)
         result = CaptureResult(
             frame.monitor,
             False,
@@ -317,10 +282,7 @@ class Capturer:
             ocr_fraction=round(sum(b.area for b in boxes) / (frame.width * frame.height), 4),
             timings=timings,
         )
-        same = text == st.text and window == st.window
-        if st.frame is None:
-            last = self._latest(frame.monitor)
-            same = last is not None and last.text == text and last.window == window
+        same = self._same(st, frame.monitor, text, window)
         # The same text in the same window is not a new capture (also right after a restart);
         # a screen with no text is worth a row only with its screenshot.
         if same or (self.screenshots is None and not text.strip()):
@@ -328,40 +290,14 @@ class Capturer:
             result.reason = "same_text" if same else "no_text"
             return result
 
-        cap_id = new_id("cap")
-        blob = None
-        blanked = 0
-        if self.screenshots is not None:
-            t = time.perf_counter()
-            # The kept image shows no more than the kept text: the boxes of every redacted word
-            # are filled before sealing (on a copy: change detection keeps the real frame).
-            shot = frame
-            cover = secret_boxes(spans, hidden, faint)
-            if cover:
-                shot = Frame(frame.monitor, frame.left, frame.top, frame.bgra.copy())
-                blanked = blank_boxes(shot.bgra, cover)
-            blob = self.screenshots.seal(shot)
-            timings["seal_ms"] = round((time.perf_counter() - t) * 1000, 2)
-        meta: dict[str, Any] = {
-            "words": len(words),
-            "confidence": mean_confidence(words),
-            "low_confidence_words": sum(1 for w in words if w.conf < 60),
-            "ocr_boxes": len(boxes),
-            "ocr_fraction": result.ocr_fraction,
-            "changed_blocks": change.changed_blocks,
-            "size": [frame.width, frame.height],
-        }
-        if redactions:
-            meta["redacted"] = redactions
-        if blanked:
-            meta["blanked_boxes"] = blanked
-        if excluded:
-            meta["excluded_windows"] = len(excluded)
-        if ctx is not None and ctx is active:
-            meta["active"] = True
+        blob, blanked = self._seal(frame, (spans, hidden, faint), timings)
+        meta = _meta(words, result, frame)
+        meta.update(
+            _happened(redactions, blanked, len(excluded), ctx is not None and ctx is active)
+        )
         item = InboxItem(
             kind="capture",
-            id=cap_id,
+            id=new_id("cap"),
             at=at,
             text=text,
             app=(ctx.app or None) if ctx else None,
@@ -378,15 +314,88 @@ class Capturer:
         self.flush()
         timings["store_ms"] = round((time.perf_counter() - t) * 1000, 2)
         result.kept, result.reason, result.item = True, "kept", item
-        log.info(
-            "capture kept: monitor %d, %d words, %d box(es), %.1f%% of the screen read, %d redaction(s)",
-            frame.monitor,
-            len(words),
-            len(boxes),
-            result.ocr_fraction * 100,
-            sum(redactions.values()),
-        )
+        _log_kept(result, len(words), sum(redactions.values()))
         return result
+
+    def _compare(self, st: MonitorState, frame: Frame, timings: dict[str, float]) -> Any:
+        t = time.perf_counter()
+        change = self.detector.compare(st.frame, frame.bgra)
+        timings["change_ms"] = round((time.perf_counter() - t) * 1000, 2)
+        return change
+
+    def _same(self, st: MonitorState, monitor: int, text: str, window: str | None) -> bool:
+        """The same text in the same window as the last look (or, right after a restart, as
+        the monitor's last stored capture)."""
+        if st.frame is None:
+            last = self._latest(monitor)
+            return last is not None and last.text == text and last.window == window
+        return text == st.text and window == st.window
+
+    def _exclude(
+        self, frame: Frame, visible: list[WindowInfo]
+    ) -> tuple[list[WindowInfo], list[WindowInfo], Any, float]:
+        """The windows on this frame, the excluded ones, the mask blanked over them (None when
+        there are none) and the share of the frame it covers."""
+        here = [w for w in visible if on_frame(w, frame)]
+        excluded = [w for w in here if self.rules.excludes(w)]
+        # Windows are listed just after the grab: an excluded window that moved or closed in
+        # between is still blanked where it was at the last look (over-blanking is the safe side).
+        stale = [w for w in self._last_excluded if on_frame(w, frame) and w not in excluded]
+        # No excluded window (the usual case): no mask to build on every capture.
+        mask = excluded_mask(frame, excluded + stale, here) if excluded or stale else None
+        covered = blank_mask(frame, mask) if mask is not None else 0.0
+        return here, excluded, mask, covered
+
+    def _read(
+        self,
+        frame: Frame,
+        st: MonitorState,
+        change: Any,
+        mask: Any,
+        cancelled: Callable[[], bool],
+        timings: dict[str, float],
+    ) -> tuple[list[Any], list[Word], list[Word]] | None:
+        """OCR of what changed (boxes grown to whole words): (boxes, words, faint words), the
+        words of the last look kept where nothing changed; none under an excluded window.
+        None when cancelled."""
+        boxes = [b.pad(6, frame.width, frame.height) for b in change.boxes]
+        boxes = merge_boxes(expand_to_words(merge_boxes(boxes), st.words))
+        t = time.perf_counter()
+        new_words = self.ocr.read(frame, boxes, cancelled)
+        timings["ocr_ms"] = round((time.perf_counter() - t) * 1000, 2)
+        if cancelled():
+            return None
+
+        def outside(w: Word) -> bool:
+            if mask is None:
+                return True
+            x = min(max(int(w.cx), 0), frame.width - 1)
+            y = min(max(int(w.cy), 0), frame.height - 1)
+            return not bool(mask[y, x])
+
+        kept_words = [w for w in carry_over(st.words, boxes) if outside(w)]
+        words = kept_words + new_words
+        faint = [w for w in carry_over(st.faint, boxes) if outside(w)]
+        faint += list(getattr(self.ocr, "faint", []))
+        return boxes, words, faint
+
+    def _seal(
+        self, frame: Frame, secrets: tuple[Any, Any, Any], timings: dict[str, float]
+    ) -> tuple[bytes | None, int]:
+        """The sealed screenshot (None when none are kept) and how many boxes were blanked: the
+        kept image shows no more than the kept text, the boxes of every redacted word are filled
+        before sealing (on a copy: change detection keeps the real frame)."""
+        if self.screenshots is None:
+            return None, 0
+        t = time.perf_counter()
+        shot, blanked = frame, 0
+        cover = secret_boxes(*secrets)  # (spans, hidden, faint)
+        if cover:
+            shot = Frame(frame.monitor, frame.left, frame.top, frame.bgra.copy())
+            blanked = blank_boxes(shot.bgra, cover)
+        blob = self.screenshots.seal(shot)
+        timings["seal_ms"] = round((time.perf_counter() - t) * 1000, 2)
+        return blob, blanked
 
     def _advance(
         self,
@@ -429,3 +438,54 @@ class Capturer:
             if w not in excluded and mine(w):
                 return w
         return None
+
+
+def _redacted_context(ctx: Any, redactions: dict[str, int]) -> tuple[str | None, str | None]:
+    """The context's title and URL, redacted: they carry secrets too (tokens in URLs,
+    "password=..." in a terminal title); what was found is added to `redactions`."""
+    out: list[str | None] = []
+    for part in ("title", "url"):
+        value = getattr(ctx, part, None) if ctx else None
+        if value:
+            value, found = redact(value)
+            for k, v in found.items():
+                redactions[k] = redactions.get(k, 0) + v
+        out.append(value)
+    return out[0], out[1]
+
+
+def _meta(words: list[Word], result: CaptureResult, frame: Frame) -> dict[str, Any]:
+    """What a kept capture notes about how it was read."""
+    return {
+        "words": len(words),
+        "confidence": mean_confidence(words),
+        "low_confidence_words": sum(1 for w in words if w.conf < 60),
+        "ocr_boxes": result.ocr_boxes,
+        "ocr_fraction": result.ocr_fraction,
+        "changed_blocks": result.changed_blocks,
+        "size": [frame.width, frame.height],
+    }
+
+
+def _log_kept(result: CaptureResult, words: int, redactions: int) -> None:
+    log.info(
+        "capture kept: monitor %d, %d words, %d box(es), %.1f%% of the screen read, %d redaction(s)",
+        result.monitor,
+        words,
+        result.ocr_boxes,
+        result.ocr_fraction * 100,
+        redactions,
+    )
+
+
+def _happened(
+    redactions: dict[str, int], blanked: int, excluded: int, active: bool
+) -> dict[str, Any]:
+    """The meta keys of what happened to a kept capture, only those that did."""
+    extra = {
+        "redacted": redactions,
+        "blanked_boxes": blanked,
+        "excluded_windows": excluded,
+        "active": active,
+    }
+    return {k: v for k, v in extra.items() if v}

@@ -175,8 +175,8 @@ class AgentAdapter:
     def __init__(self, svc: Services) -> None:
         from mirix_app.agent import settings as agent_settings
         from mirix_app.agent.chat import ChatAgent
+        from mirix_app.agent.job import ProcessingJob
         from mirix_app.agent.model_lifecycle import ModelLifecycle
-        from mirix_app.agent.pipeline import ProcessingJob
 
         self.svc = svc
         self._settings = agent_settings

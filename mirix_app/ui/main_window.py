@@ -165,33 +165,7 @@ class MainWindow(QMainWindow):
             "settings": self.settings,
         }
 
-        sidebar = QWidget()
-        sidebar.setObjectName("Sidebar")
-        sidebar.setFixedWidth(200)
-        sl = QVBoxLayout(sidebar)
-        sl.setContentsMargins(0, 0, 0, 12)
-        brand = QLabel("mirix")
-        brand.setObjectName("Brand")
-        self.nav = QListWidget()
-        self.nav.setObjectName("Nav")
-        self.nav.setIconSize(QSize(20, 20))
-        labels = {
-            "chat": "Chat",
-            "memories": "Memories",
-            "timeline": "Timeline",
-            "search": "Search",
-            "settings": "Settings",
-        }
-        for i, name in enumerate(PAGES, 1):
-            item = QListWidgetItem(theme.nav_icon(name), labels[name])
-            item.setToolTip(f"{labels[name]} (Ctrl+{i})")
-            self.nav.addItem(item)
-        sl.addWidget(brand)
-        sl.addWidget(self.nav, 1)
-        hint = QLabel("Ctrl+K quick search")
-        hint.setStyleSheet("color: #7d869b; padding: 0 16px; font-size: 8.5pt;")
-        sl.addWidget(hint)
-
+        sidebar = self._sidebar()
         self.stack = QStackedWidget()
         for name in PAGES:
             self.stack.addWidget(self.views[name])
@@ -238,6 +212,36 @@ class MainWindow(QMainWindow):
         runner.runtime_event.connect(self._on_event)
         self.nav.setCurrentRow(PAGES.index("memories"))
         self.refresh_status()
+
+    def _sidebar(self) -> QWidget:
+        """The brand, the page list (self.nav) and the quick-search hint."""
+        sidebar = QWidget()
+        sidebar.setObjectName("Sidebar")
+        sidebar.setFixedWidth(200)
+        sl = QVBoxLayout(sidebar)
+        sl.setContentsMargins(0, 0, 0, 12)
+        brand = QLabel("mirix")
+        brand.setObjectName("Brand")
+        self.nav = QListWidget()
+        self.nav.setObjectName("Nav")
+        self.nav.setIconSize(QSize(20, 20))
+        labels = {
+            "chat": "Chat",
+            "memories": "Memories",
+            "timeline": "Timeline",
+            "search": "Search",
+            "settings": "Settings",
+        }
+        for i, name in enumerate(PAGES, 1):
+            item = QListWidgetItem(theme.nav_icon(name), labels[name])
+            item.setToolTip(f"{labels[name]} (Ctrl+{i})")
+            self.nav.addItem(item)
+        sl.addWidget(brand)
+        sl.addWidget(self.nav, 1)
+        hint = QLabel("Ctrl+K quick search")
+        hint.setStyleSheet("color: #7d869b; padding: 0 16px; font-size: 8.5pt;")
+        sl.addWidget(hint)
+        return sidebar
 
     # -- navigation --------------------------------------------------------------------------
     def show_page(self, name: str) -> None:
@@ -354,8 +358,7 @@ class MainWindow(QMainWindow):
 
         def done(servers: list[object]) -> None:
             self._discovering = False
-            self.settings.model_panel.show_servers(servers)
-            self.settings.model_panel._scanned = True
+            self.settings.model_panel.show_servers(servers, scanned=True)
             n = sum(len(getattr(s, "models", [])) for s in servers)
             if n:
                 names = ", ".join(str(getattr(s, "label", "")) for s in servers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -64,7 +65,23 @@ def title_case(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-class MemoryTableModel(QAbstractTableModel):
+class _ColumnsModel(QAbstractTableModel):
+    """A table whose columns are the titles in `columns` (both tables here)."""
+
+    columns: Sequence[str]
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section]
+        return None
+
+
+class MemoryTableModel(_ColumnsModel):
     """Rows of one memory type; columns are that type's fields, then tags and last change."""
 
     edit_requested = Signal(str, dict)  # memory id, {"fields": {...}} or {"tags": [...]}
@@ -131,16 +148,6 @@ class MemoryTableModel(QAbstractTableModel):
     # -- Qt model API -------------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
-        return None
 
     def _raw(self, m: Memory, col: int) -> tuple[Any, str]:
         if col < len(self.fields):
@@ -244,7 +251,7 @@ class MemoryFilterProxy(QSortFilterProxyModel):
         return str(a) < str(b)
 
 
-class HitListModel(QAbstractTableModel):
+class HitListModel(_ColumnsModel):
     """Search results: one row per hit (title, type, time, snippet)."""
 
     columns = ("Title", "Type", "When", "Snippet")
@@ -260,16 +267,6 @@ class HitListModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.hits)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -13,102 +13,49 @@ import importlib
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from mirix_app.agent import settings as model_settings
-from mirix_app.capture.settings import CaptureSettings
 from mirix_app.config import Settings
 from mirix_app.errors import MirixError
-from mirix_app.memory.clock import now_iso, to_iso
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.transfer import ImportReport, export_lines, import_memories, parse_lines
 from mirix_app.memory.types import SCHEMAS, Filters, HistoryEntry, Memory, MemoryType, SearchHit
 from mirix_app.paths import Paths
 from mirix_app.runtime import Runtime, RuntimeSettings
+from mirix_app.ui.service_types import (
+    AgentService,
+    CaptureService,
+    CaptureStatus,
+    ChatChunk,
+    ModelStatus,
+    local_day_bounds,
+    to_local,
+)
+from mirix_app.ui.services_models import ModelServices
 
 log = logging.getLogger(__name__)
 
-# The [capture] and [model] defaults come from their settings classes; [ui] has only these.
-UI_DEFAULTS: dict[str, Any] = {"consent_at": "", "start_at_login": False}
+# Importers have always found these here.
+__all__ = [
+    "AgentService",
+    "CaptureService",
+    "CaptureStatus",
+    "ChatChunk",
+    "ModelStatus",
+    "Services",
+    "local_day_bounds",
+    "to_local",
+]
+
 MIN_PREFIX = 3  # letters of a last word before search-as-you-type matches it as a prefix
 _WORD = re.compile(r"\w+")
 
 
-@dataclass
-class CaptureStatus:
-    state: str  # recording | paused | error | off | unavailable | no-consent
-    detail: str = ""
-    paused_until: str | None = None
-    backlog: int = 0
-
-
-@dataclass
-class ModelStatus:
-    state: str  # ready | loading | error | unavailable | idle
-    detail: str = ""
-    progress: float | None = None
-    roles: dict[str, str] = field(default_factory=dict)  # {"chat": "name (mode)", "agent": ...}
-
-
-@dataclass
-class ChatChunk:
-    """One step of an answer. kind: `replace` (the answer's whole text: the extractive answer
-    first, a verified rephrasing later), `draft` (a piece of the model's rephrasing, not yet
-    checked), `rejected` (the rephrasing failed its check; `text` says why), `append` (more
-    text for the answer). `citations` name memory ids; `done` ends the reply."""
-
-    text: str = ""
-    citations: list[str] = field(default_factory=list)
-    done: bool = False
-    kind: str = "append"
-
-
-class CaptureService(Protocol):
-    """What the UI asks of capture (ui/adapters.CaptureAdapter). `monitors` and
-    `apply_settings` are optional: looked up with getattr."""
-
-    def status(self) -> CaptureStatus: ...
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-    def pause(self, minutes: int | None) -> None: ...
-    def resume(self) -> None: ...
-
-
-class AgentService(Protocol):
-    """What the UI asks of the agent (ui/adapters.AgentAdapter). `process` and
-    `apply_settings` are optional: looked up with getattr."""
-
-    def status(self) -> ModelStatus: ...
-    def load(self, progress: Callable[[int, int], None] | None = None) -> None: ...
-    def chat(self, question: str, cancel: Any = None) -> Iterator[ChatChunk]: ...
-    def ask(
-        self, question: str, mode: str | None = None, remember: bool = True
-    ) -> dict[str, Any]: ...
-    def chat_mode(self) -> str: ...
-    def stop(self) -> None: ...
-
-
-def local_day_bounds(day: datetime) -> tuple[str, str]:
-    """The UTC ISO bounds [start, end) of the local calendar day containing `day`."""
-    start = day.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
-    return to_iso(start), to_iso(start + timedelta(days=1))
-
-
-def to_local(iso: str) -> datetime:
-    s = iso[:-1] + "+00:00" if iso.endswith("Z") else iso
-    dt = datetime.fromisoformat(s)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone()
-
-
-class Services:
+class Services(ModelServices):
     """Memory, capture and agent behind one object the UI holds."""
 
     def __init__(
@@ -298,119 +245,7 @@ class Services:
         days = {to_local(i.at).date().isoformat() for i in self.captures(since, until, 5000)}
         return sorted(days, reverse=True)
 
-    # -- settings --------------------------------------------------------------------------------
-    def section(self, name: str) -> dict[str, Any]:
-        """The [name] table as the settings page shows it: defaults, then what is saved."""
-        defaults: dict[str, Any] = {}
-        if name == "capture":
-            defaults = CaptureSettings().to_dict()
-        elif name == "model":
-            defaults = dataclasses.asdict(model_settings.ModelSettings())
-        elif name == "ui":
-            defaults = dict(UI_DEFAULTS)
-        have = self.settings.extra.get(name, {})
-        return {**defaults, **(have if isinstance(have, dict) else {})}
-
-    def save_section(self, name: str, values: dict[str, Any]) -> Path:
-        """Merge `values` into [name] of settings.toml, validated by the owning module first
-        (InvalidInput says what is wrong); keys the UI doesn't show are kept."""
-        with self._lock:
-            fresh = Settings.load(self.paths)
-            current = fresh.extra.get(name, {})
-            merged = {**(current if isinstance(current, dict) else {}), **values}
-            if name == "capture":
-                CaptureSettings.from_dict(merged)
-            elif name == "model":
-                fresh.extra["model"] = merged
-                model_settings.ModelSettings.from_settings(fresh)
-            fresh.extra[name] = merged
-            path = fresh.save(self.paths)
-            self.settings.extra[name] = merged
-        target = self.capture if name == "capture" else self.agent if name == "model" else None
-        apply = getattr(target, "apply_settings", None)
-        if apply:
-            try:
-                apply(self.settings)
-            except Exception as e:  # saved anyway; the service reports its own state
-                log.warning("%s did not take the new settings: %s", name, e)
-        return path
-
-    # The model endpoint's API key lives in the OS keyring (agent.settings), never in the file.
-    def set_api_key(self, endpoint: str, key: str) -> None:
-        if key:
-            model_settings.set_api_key(endpoint, key)
-        else:
-            model_settings.delete_api_key(endpoint)
-
-    def has_api_key(self, endpoint: str) -> bool:
-        try:
-            return bool(model_settings.get_api_key(endpoint))
-        except Exception as e:  # a broken keyring backend: say "no key", the field stays empty
-            log.warning("keyring lookup failed: %s", type(e).__name__)
-            return False
-
-    def keyring_status(self) -> tuple[bool, str]:
-        """(usable, what to tell the user)."""
-        import keyring
-        from keyring.backends import fail
-
-        try:
-            backend = keyring.get_keyring()
-        except Exception as e:
-            log.warning("keyring error (%s)", type(e).__name__)
-            return False, f"keyring error: {e}"
-        if isinstance(backend, fail.Keyring):
-            return (
-                False,
-                "No OS keyring here: start a Secret Service (e.g. gnome-keyring) to store keys, "
-                "or set MIRIX_API_KEY for this session.",
-            )
-        return True, f"Keys are kept in {type(backend).__name__}."
-
-    # consent and login
-    def consent_given(self) -> bool:
-        return bool(self.section("ui").get("consent_at"))
-
-    def give_consent(self) -> None:
-        self.save_section("ui", {"consent_at": now_iso()})
-
-    def autostart_file(self) -> Path:
-        from mirix_app import autostart
-
-        return autostart.xdg_autostart_file()
-
-    def set_start_at_login(self, on: bool) -> None:
-        """XDG autostart file, macOS LaunchAgent or Windows Run key: mirix_app/autostart.py."""
-        from mirix_app import autostart
-
-        autostart.set_enabled(on)
-        self.save_section("ui", {"start_at_login": on})
-
-    # export / import / delete
-    def export_to(
-        self,
-        path: Path,
-        *,
-        reveal_secrets: bool = False,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> int:
-        total = sum(self.core.count().values()) + sum(self.core.count(deleted=True).values())
-        n = 0
-        tmp = path.with_suffix(path.suffix + ".part")
-        with tmp.open("w", encoding="utf-8") as f:
-            for line in export_lines(self.core, reveal_secrets=reveal_secrets):
-                f.write(line + "\n")
-                n += 1
-                if progress and n % 200 == 0:
-                    progress(n, total)
-        tmp.replace(path)
-        return n
-
-    def import_from(self, path: Path) -> ImportReport:
-        with path.open("rb") as f:
-            memories = parse_lines(f, path.name)
-        return import_memories(self.core, memories)
-
+    # delete (export and import: services_settings)
     def delete_everything(self) -> None:
         """Every memory, history, inbox item, screenshot, log and cache, the data key's and the
         model endpoints' keyring entries, for good. Capture stops first."""
@@ -548,113 +383,6 @@ class Services:
         except Exception as e:
             log.debug("chat mode unknown (%s)", type(e).__name__)
             return "unchecked"
-
-    # -- models: roles, local servers, the catalogue and downloads ---------------------------
-    # All of these may block (network, disk, hashing): the UI calls them from workers, except
-    # the download controls, which only set flags and read counters.
-    def model_roles(self) -> dict[str, dict[str, Any]]:
-        """{"chat": fields, "agent": fields} of each role's model as configured."""
-        ms = model_settings.ModelSettings
-        return {role: ms.for_role(self.settings, role).model_fields() for role in ("chat", "agent")}
-
-    def use_model(self, role: str, fields: dict[str, Any]) -> None:
-        """Use a model (a GGUF path or an endpoint + name) for chat, agent or both, save it and
-        rebuild the agent with it; the caller loads it (`load_model`), no restart needed."""
-        from mirix_app.agent.settings import ModelSettings, set_role_model
-
-        with self._lock:
-            fresh = Settings.load(self.paths)
-            base = ModelSettings.for_role(fresh, "chat" if role == "both" else role)
-            ms = dataclasses.replace(base, **fields)
-            set_role_model(fresh, role, ms)
-            fresh.save(self.paths)
-            self.settings.extra["model"] = fresh.extra["model"]
-        apply = getattr(self.agent, "apply_settings", None)
-        if apply is not None:
-            apply(self.settings)
-
-    def server_addresses(self) -> list[str]:
-        return list(self.section("model").get("servers", []))
-
-    def set_server_addresses(self, addresses: list[str]) -> list[str]:
-        from mirix_app.agent.discovery import normalize_address
-
-        roots: list[str] = []
-        for a in addresses:
-            root = normalize_address(a)
-            if root not in roots:
-                roots.append(root)
-        self._save_model_notes({"servers": roots})
-        return roots
-
-    def _save_model_notes(self, values: dict[str, Any]) -> None:
-        """Discovery bookkeeping into [model] (addresses, the first-run mark): saved, validated,
-        but the agent is not rebuilt (its models did not change)."""
-        from mirix_app.agent.settings import ModelSettings
-
-        with self._lock:
-            fresh = Settings.load(self.paths)
-            current = fresh.extra.get("model", {})
-            merged = {**(current if isinstance(current, dict) else {}), **values}
-            fresh.extra["model"] = merged
-            ModelSettings.from_settings(fresh)
-            fresh.save(self.paths)
-            self.settings.extra["model"] = merged
-
-    def discover_servers(self, *, first_run: bool = False) -> list[Any]:
-        """Model servers answering on 127.0.0.1's usual ports and at the user's addresses (a
-        worker calls this: it takes up to about a second). `first_run` records that the
-        first-run look happened, so it is not repeated at every start."""
-        from mirix_app.agent import discovery
-
-        found = discovery.discover(self.server_addresses())
-        if first_run:
-            self._save_model_notes({"discovered_at": now_iso()})
-        return found
-
-    def first_run_discovery_due(self) -> bool:
-        """The first-run look for local servers is due: the user went through the welcome
-        (consent) and it has not run yet. Before consent the app touches nothing, not even
-        127.0.0.1."""
-        if self.agent is None or not self.consent_given():
-            return False
-        return not self.section("model").get("discovered_at")
-
-    def catalogue(self) -> list[Any]:
-        """Catalogue rows with this machine's estimates (RAM, speed)."""
-        from mirix_app.agent import catalogue
-
-        return catalogue.estimates(self.paths)
-
-    def installed_model(self, entry_id: str) -> Path | None:
-        from mirix_app.agent import catalogue
-
-        return catalogue.installed_path(self.paths, catalogue.entry(entry_id))
-
-    def measure_speed(self) -> Any:
-        """Time the shipped model once (seconds of CPU), the basis of the speed estimates."""
-        from mirix_app.agent import catalogue
-
-        return catalogue.measure_reference_speed(self.paths)
-
-    def download(self, entry_id: str, *, endpoint: str | None = None) -> Any:
-        """Start (or resume) downloading a catalogue model in its own thread; the returned
-        `Download` has `state`, `done`, `total`, `error`, `pause()`, `cancel()`."""
-        from mirix_app.agent import catalogue
-        from mirix_app.agent.download import Download
-
-        with self._lock:
-            dl = self._downloads.get(entry_id)
-            if dl is None or dl.state in ("cancelled", "done"):
-                dl = Download(catalogue.entry(entry_id), self.paths, endpoint=endpoint)
-                self._downloads[entry_id] = dl
-            if dl.state not in ("running", "verifying"):
-                dl.start()
-            return dl
-
-    def downloads(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._downloads)
 
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod

@@ -81,6 +81,43 @@ class TimelineView(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(root)
 
+        lay.addLayout(self._day_bar())
+        lay.addWidget(self._digest_card())
+        self.digest: Memory | None = None
+        right = self._detail_pane()
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.list)
+        split.addWidget(right)
+        split.setSizes([480, 620])
+        lay.addWidget(split, 1)
+
+        self.day = datetime.now().astimezone()
+        self.target: datetime | None = None
+        self.select_id: str | None = None
+        self.items: list[InboxItem] = []
+        self._rows: dict[str, QListWidgetItem] = {}
+        self._thumb_task: Task | None = None
+        self._full: QImage | None = None
+        self._loader = LatestOnly(runner)
+        self._detail = LatestOnly(runner)
+        self._loaded_once = False
+
+        self.prev_btn.clicked.connect(lambda: self.show_day(self.day - timedelta(days=1)))
+        self.next_btn.clicked.connect(lambda: self.show_day(self.day + timedelta(days=1)))
+        self.today_btn.clicked.connect(lambda: self.show_day(datetime.now().astimezone()))
+        self.go_btn.clicked.connect(self._jump)
+        self.list.currentItemChanged.connect(lambda cur, _: self._selected(cur))
+        self.made.itemDoubleClicked.connect(self._open_made)
+        self.made.itemActivated.connect(self._open_made)
+        self.digest_btn.clicked.connect(self.write_digest)
+        self.digest_open.clicked.connect(
+            lambda: self.digest is not None and self.open_memory.emit(self.digest)
+        )
+
+    # -- the parts ---------------------------------------------------------------------------
+    def _day_bar(self) -> QHBoxLayout:
+        """Previous / today / next day, and a jump to any moment."""
         bar = QHBoxLayout()
         self.prev_btn = QPushButton("‹ Previous day")
         self.next_btn = QPushButton("Next day ›")
@@ -99,9 +136,10 @@ class TimelineView(QWidget):
         bar.addWidget(self.go_btn)
         bar.addStretch(1)
         bar.addWidget(self.day_label)
-        lay.addLayout(bar)
+        return bar
 
-        # The Today card: the shown day's digest, written on demand.
+    def _digest_card(self) -> QFrame:
+        """The Today card: the shown day's digest, written on demand."""
         self.digest_card = QFrame()
         self.digest_card.setObjectName("Card")
         dl = QVBoxLayout(self.digest_card)
@@ -123,9 +161,10 @@ class TimelineView(QWidget):
         self.digest_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         dl.addLayout(head)
         dl.addWidget(self.digest_text)
-        lay.addWidget(self.digest_card)
-        self.digest: Memory | None = None
+        return self.digest_card
 
+    def _detail_pane(self) -> QFrame:
+        """The captures' list (self.list) and the selected capture: shot, text, memories."""
         self.list = QListWidget()
         self.list.setIconSize(THUMB)
         self.list.setSpacing(4)
@@ -159,35 +198,7 @@ class TimelineView(QWidget):
         rl.addWidget(self.text, 2)
         rl.addWidget(section_title("Memories made from it"))
         rl.addWidget(self.made)
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.list)
-        split.addWidget(right)
-        split.setSizes([480, 620])
-        lay.addWidget(split, 1)
-
-        self.day = datetime.now().astimezone()
-        self.target: datetime | None = None
-        self.select_id: str | None = None
-        self.items: list[InboxItem] = []
-        self._rows: dict[str, QListWidgetItem] = {}
-        self._thumb_task: Task | None = None
-        self._full: QImage | None = None
-        self._loader = LatestOnly(runner)
-        self._detail = LatestOnly(runner)
-        self._loaded_once = False
-
-        self.prev_btn.clicked.connect(lambda: self.show_day(self.day - timedelta(days=1)))
-        self.next_btn.clicked.connect(lambda: self.show_day(self.day + timedelta(days=1)))
-        self.today_btn.clicked.connect(lambda: self.show_day(datetime.now().astimezone()))
-        self.go_btn.clicked.connect(self._jump)
-        self.list.currentItemChanged.connect(lambda cur, _: self._selected(cur))
-        self.made.itemDoubleClicked.connect(self._open_made)
-        self.made.itemActivated.connect(self._open_made)
-        self.digest_btn.clicked.connect(self.write_digest)
-        self.digest_open.clicked.connect(
-            lambda: self.digest is not None and self.open_memory.emit(self.digest)
-        )
+        return right
 
     # -- public ------------------------------------------------------------------------------
     def activate(self) -> None:

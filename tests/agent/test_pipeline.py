@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from mirix_app.agent.job import ProcessingJob
 from mirix_app.agent.managers import UNSORTED
-from mirix_app.agent.pipeline import Pipeline, ProcessingJob
+from mirix_app.agent.pipeline import Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.agent.signals import numbered_steps, route
 from mirix_app.agent.statements import user_facts

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from mirix_app.agent.extract import sessions
-from mirix_app.agent.pipeline import Foreground, Pipeline, ProcessingJob
+from mirix_app.agent.job import ProcessingJob
+from mirix_app.agent.pipeline import Foreground, Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.clock import to_iso
 from mirix_app.memory.inbox import InboxItem

@@ -28,8 +28,9 @@ from typing import Any
 
 import pytest
 
+from mirix_app.agent.job import ProcessingJob
 from mirix_app.agent.models import LlamaCppModel, ModelUnavailable, default_gguf_path
-from mirix_app.agent.pipeline import Pipeline, ProcessingJob
+from mirix_app.agent.pipeline import Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.capture.capturer import Capturer
 from mirix_app.capture.service import CaptureService, ServiceState, Status

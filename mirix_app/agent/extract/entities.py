@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from mirix_app.agent.extract.events import CHAT_APPS, chat_line
 from mirix_app.agent.extract.text import lines_of, plausible
+from mirix_app.agent.extract.times import WEEKDAY_NAMES
 
 PERSON, ORG = "person", "organisation"
 
@@ -166,13 +167,7 @@ _NOT_A_NAME = frozenset(
         "today",
         "yesterday",
         "tomorrow",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
+        *(d.lower() for d in WEEKDAY_NAMES),
         "message",
         "reply",
         "home",
