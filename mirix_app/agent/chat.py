@@ -357,6 +357,7 @@ class ChatAgent:
                 max_tokens=max_tokens,
                 should_stop=should_stop,
                 forbidden=revealed,
+                keep=[] if ans.steps else list(dict.fromkeys(s.text for s in ans.spans)),
             )
         except Cancelled:
             yield ChatEvent("rejected", "cancelled")

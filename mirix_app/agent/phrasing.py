@@ -547,6 +547,10 @@ class Phrasing:
         return self.verification.ok and self.error is None
 
 
+def _plain(text: str) -> str:
+    return " " + " ".join(re.findall(r"[\w%€$£]+(?:[.:,/-]\w+)*", text.lower())) + " "
+
+
 def _clean(text: str) -> str:
     text = " ".join(text.split())
     text = re.sub(r"^(?:[-*\u2022]\s+)+", "", text)
@@ -564,6 +568,7 @@ def phrase(
     max_tokens: int = 64,
     should_stop: StopCheck | None = None,
     forbidden: Collection[str] = (),
+    keep: Collection[str] = (),
 ) -> Phrasing:
     """The extractive `draft` rephrased by `model` as one sentence, guarded and verified.
 
@@ -618,4 +623,12 @@ def phrase(
         cut = f"ran out of tokens ({max_tokens})"  # an unfinished sentence
     text = _clean(raw)
     check = verify(text, [t for _, t in evidence], question, cut_reason=cut)
+    pieces = [p for span in keep for p in re.split(r"[,;]\s+", span) if _plain(p).strip()]
+    for span in pieces:
+        # The extracted answer itself must survive the phrasing word for word: a sentence
+        # around "7 May 2023" may not turn it into "May".
+        if _plain(span) not in _plain(text):
+            reasons = [*check.reasons, f"dropped the answer {span[:40]!r}"]
+            check = Verification(False, reasons, check.support)
+            break
     return Phrasing(text, check, cut, raw, time.perf_counter() - start, count)

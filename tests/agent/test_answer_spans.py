@@ -135,3 +135,17 @@ def test_the_answer_to_a_question_in_the_memories_is_the_line_after_it() -> None
     got = answer("What inspired Jo to start running?", [asked])
     assert got.found
     assert "grandfather" in got.short
+
+
+def test_a_phrasing_that_drops_the_extracted_answer_is_refused() -> None:
+    from mirix_app.agent.phrasing import phrase
+    from tests.fakes import ScriptedModel
+
+    said = ("epi_1", "Caroline: I went to a LGBTQ support group yesterday.")
+    evidence = [said, ("", "7 May 2023")]  # the draft's resolved date is evidence too
+    good = ScriptedModel(["Caroline went to the support group on 7 May 2023."])
+    ok = phrase(good, "When did Caroline go?", evidence, "7 May 2023", keep=["7 May 2023"])
+    assert ok.ok
+    vague = ScriptedModel(["Caroline went to the support group in May 2023."])
+    bad = phrase(vague, "When did Caroline go?", evidence, "7 May 2023", keep=["7 May 2023"])
+    assert not bad.ok and any("dropped the answer" in r for r in bad.verification.reasons)
