@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -88,8 +89,9 @@ def search(
 ) -> list[SearchHit]:
     """`sync=False` skips applying pending vector changes first (every write applies its own
     right after it commits; an interactive search need not wait for another thread's).
-    With `pool`, the vector half (embed + nearest neighbours) runs there while this thread runs
-    BM25; both release the GIL, so on two cores the search takes the longer of the two.
+    The vector half (embed + nearest neighbours) runs in `pool` (else a shared one-thread
+    pool) while this thread runs BM25; both release the GIL, so on two cores the search takes
+    the longer of the two.
     With `expand`, hits reach what links them (see `expand_links`)."""
     if mode not in MODES:
         raise InvalidInput(f"unknown search mode {mode!r}", f"use one of {', '.join(MODES)}")
@@ -112,6 +114,8 @@ def search(
     def nearest() -> list[tuple[str, float]]:
         return core.vectors.query(core.embedder.embed_one(query), types, n)
 
+    if pool is None and mode == "hybrid":
+        pool = _shared_pool()
     pending = pool.submit(nearest) if pool is not None and mode == "hybrid" else None
     if mode in ("hybrid", "bm25"):
         # bm25 applies the filters after ranking; only vectors need the wider net.
@@ -192,6 +196,21 @@ def search(
             )
         )
     return hits
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _shared_pool() -> Executor:
+    """For callers without a pool of their own (CLI, MCP, agent): one worker thread shared by
+    all, so the query's embedding and nearest neighbours (~15 ms at 100k) overlap BM25
+    (~15 ms) instead of following it."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(1, thread_name_prefix="mirix-search")
+        return _POOL
 
 
 def expand_links(core: Searchable, query: str, fused: dict[str, float]) -> dict[str, float]:

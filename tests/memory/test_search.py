@@ -150,3 +150,23 @@ def test_empty_query_lists_newest(core: MemoryCore) -> None:
     _fill(core)
     hits = core.search("", limit=2)
     assert len(hits) == 2
+
+
+def test_bm25_pruning_when_every_term_is_common(core: MemoryCore, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A large store (thresholds lowered here) whose query words are all common: the rarest
+    words pick the candidates, the rest rescore them, and the memory holding every word wins,
+    as in the exact ranking."""
+    from mirix_app.memory.store import fts
+
+    for i in range(30):
+        words = ["alpha"] + (["bravo"] if i % 2 else []) + (["charlie"] if i % 3 == 0 else [])
+        core.new("semantic", {"name": f"note {i}", "summary": " ".join(words) + f" filler{i}"})
+    best = core.new("semantic", {"name": "all", "summary": "alpha bravo charlie together"}).id
+    exact = core.store.bm25("alpha bravo charlie", limit=5)
+    monkeypatch.setattr(fts, "PRUNE_MIN_DOCS", 10)
+    monkeypatch.setattr(fts, "PRUNE_DF_RATIO", 0.01)  # every term is now common
+    monkeypatch.setattr(core.store, "_doc_count", (0, -1e9))
+    assert core.store._selective_terms(fts.fts_terms("alpha bravo charlie")) is not None
+    pruned = core.store.bm25("alpha bravo charlie", limit=5)
+    assert exact[0][0] == best
+    assert pruned[0][0] == best
