@@ -175,7 +175,11 @@ def answer(
         picks = _units_for(part, ranked, q)
         for u in picks:
             text = span_for(part, u, q)
-            if part.kind in ("what", "field") and not _novelty(text, q, qnames):
+            if (
+                part.kind in ("what", "field")
+                and u.kind != "field"
+                and not _novelty(text, q, qnames)
+            ):
                 # The unit only restates the question ("I went to the pottery workshop"): the
                 # next unit that scores nearly as well and says something new answers it.
                 for alt in ranked[1:6]:
