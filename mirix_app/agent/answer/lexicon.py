@@ -99,191 +99,50 @@ _ORG = re.compile(
 
 
 _NOT_NAMES = frozenset(
-    [
-        "i",
-        "i'm",
-        "i've",
-        "i'll",
-        "the",
-        "a",
-        "my",
-        "we",
-        "you",
-        "it",
-        "hey",
-        "hi",
-        "hello",
-        "thanks",
-        "thank",
-        "wow",
-        "yes",
-        "yeah",
-        "no",
-        "oh",
-        "ok",
-        "okay",
-        "sure",
-        "great",
-        "that",
-        "this",
-        "there",
-        "what",
-        "lol",
-        "haha",
-        "also",
-        "so",
-        "and",
-        "but",
-        "awesome",
-        "cool",
-        "nice",
-        "congrats",
-        "sounds",
-        "good",
-        "glad",
-        "sorry",
-        "by",
-        "btw",
-        "last",
-        "next",
-        "today",
-        "yesterday",
-        "tomorrow",
-        "inbox",
-        "subject",
-        "from",
-        "to",
-        "dear",
-        "page",
-    ]
+    (
+        "i i'm i've i'll the a my we you it hey hi hello thanks thank wow yes "
+        "yeah no oh ok okay sure great that this there what lol haha also so and "
+        "but awesome cool nice congrats sounds good glad sorry by btw last next "
+        "today yesterday tomorrow inbox subject from to dear page"
+    ).split()
 )
 
 
 _CALENDAR = frozenset(
-    [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ]
+    (
+        "monday tuesday wednesday thursday friday saturday sunday january "
+        "february march april may june july august september october november "
+        "december"
+    ).split()
 )
 
 
 # Words a question is made of besides its topic (chat's topic search drops them too).
 QUESTION_WORDS = STOP_WORDS | frozenset(
-    [
-        "tell",
-        "know",
-        "about",
-        "remember",
-        "any",
-        "some",
-        "there",
-        "ever",
-        "please",
-        "many",
-        "much",
-        "does",
-        "did",
-        "ago",
-        "last",
-        "like",
-    ]
+    ("tell know about remember any some there ever please many much does did ago last like").split()
 )
 
 
 _QUESTION_NOISE = (QUESTION_WORDS - {"ago", "last"}) | frozenset(
-    [
-        "tell",
-        "know",
-        "about",
-        "remember",
-        "any",
-        "some",
-        "ever",
-        "please",
-        "many",
-        "much",
-        "does",
-        "did",
-        "do",
-        "kind",
-        "type",
-        "sort",
-        "time",
-        "date",
-        "day",
-        "long",
-        "often",
-        "old",
-        "get",
-        "got",
-        "going",
-        "go",
-        "like",
-        "mention",
-        "mentioned",
-        "say",
-        "said",
-        "think",
-        "thing",
-        "things",
-        "happen",
-        "happened",
-        "recently",
-        "there",
-        "been",
-        "being",
-        "should",
-        "must",
-        "also",
-        "other",
-        "one",
-        "ones",
-        "us",
-        "am",
-        "s",
-    ]
+    (
+        "tell know about remember any "
+        "some ever please many much "
+        "does did do kind type sort "
+        "time date day long often old "
+        "get got going go like mention "
+        "mentioned say said think "
+        "thing things happen happened "
+        "recently there been being "
+        "should must also other one "
+        "ones us am s"
+    ).split()
 )
 
 
 _AUX = frozenset(
-    [
-        "is",
-        "are",
-        "was",
-        "were",
-        "do",
-        "does",
-        "did",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "has",
-        "have",
-        "had",
-        "am",
-        "may",
-        "might",
-        "shall",
-    ]
+    (
+        "is are was were do does did can could will would should has have had am may might shall"
+    ).split()
 )
 
 
@@ -301,61 +160,19 @@ _SPLIT_PARTS = re.compile(
 
 
 # Past forms that no suffix rule reaches: "felt" answers "how did you feel".
-_IRREGULAR = {
-    "felt": "feel",
-    "saw": "see",
-    "seen": "see",
-    "made": "make",
-    "went": "go",
-    "gone": "go",
-    "got": "get",
-    "gotten": "get",
-    "took": "take",
-    "taken": "take",
-    "bought": "buy",
-    "thought": "think",
-    "told": "tell",
-    "found": "find",
-    "gave": "give",
-    "given": "give",
-    "met": "meet",
-    "ran": "run",
-    "won": "win",
-    "wrote": "write",
-    "written": "write",
-    "began": "begin",
-    "begun": "begin",
-    "became": "become",
-    "came": "come",
-    "left": "leave",
-    "lost": "lose",
-    "kept": "keep",
-    "taught": "teach",
-    "brought": "bring",
-    "sent": "send",
-    "spent": "spend",
-    "built": "build",
-    "held": "hold",
-    "heard": "hear",
-    "sold": "sell",
-    "paid": "pay",
-    "said": "say",
-    "ate": "eat",
-    "eaten": "eat",
-    "drove": "drive",
-    "flew": "fly",
-    "sang": "sing",
-    "swam": "swim",
-    "chose": "choose",
-    "chosen": "choose",
-    "grew": "grow",
-    "knew": "know",
-    "drew": "draw",
-    "fell": "fall",
-    "caught": "catch",
-    "learnt": "learn",
-    "led": "lead",
-}
+_IRREGULAR = dict(
+    pair.split(":")
+    for pair in (
+        "felt:feel saw:see seen:see made:make went:go gone:go got:get gotten:get took:take "
+        "taken:take bought:buy thought:think told:tell found:find gave:give given:give "
+        "met:meet ran:run won:win wrote:write written:write began:begin begun:begin "
+        "became:become came:come left:leave lost:lose kept:keep taught:teach brought:bring "
+        "sent:send spent:spend built:build held:hold heard:hear sold:sell paid:pay said:say "
+        "ate:eat eaten:eat drove:drive flew:fly sang:sing swam:swim chose:choose "
+        "chosen:choose grew:grow knew:know drew:draw fell:fall caught:catch learnt:learn "
+        "led:lead"
+    ).split()
+)
 
 
 def stem(word: str) -> str:
@@ -422,60 +239,13 @@ def _matches(qs: str, unit_stems: set[str]) -> bool:
 
 
 _FILLER = frozenset(
-    [
-        "i'm",
-        "i've",
-        "i'll",
-        "i'd",
-        "you're",
-        "you've",
-        "it's",
-        "that's",
-        "we're",
-        "they're",
-        "he's",
-        "she's",
-        "there's",
-        "let's",
-        "great",
-        "really",
-        "just",
-        "so",
-        "very",
-        "thanks",
-        "awesome",
-        "cool",
-        "glad",
-        "wow",
-        "hey",
-        "yeah",
-        "totally",
-        "definitely",
-        "pretty",
-        "super",
-        "now",
-        "also",
-        "too",
-        "actually",
-        "finally",
-        "recently",
-        "lately",
-        "always",
-        "still",
-        "even",
-        "some",
-        "much",
-        "lot",
-        "lots",
-        "stuff",
-        "omg",
-        "haha",
-        "lol",
-        "yes",
-        "no",
-        "oh",
-        "well",
-    ]
+    (
+        "i'm i've i'll i'd you're you've it's that's we're they're he's she's "
+        "there's let's great really just so very thanks awesome cool glad wow hey "
+        "yeah totally definitely pretty super now also too actually finally "
+        "recently lately always still even some much lot lots stuff omg haha lol "
+        "yes no oh well"
+    ).split()
 )
 
 
@@ -483,50 +253,11 @@ _LEAD = (
     _FILLER
     | STOP_WORDS
     | frozenset(
-        [
-            "went",
-            "go",
-            "going",
-            "got",
-            "get",
-            "getting",
-            "have",
-            "has",
-            "had",
-            "took",
-            "take",
-            "did",
-            "been",
-            "am",
-            "love",
-            "loved",
-            "like",
-            "liked",
-            "think",
-            "thought",
-            "feel",
-            "felt",
-            "know",
-            "guess",
-            "want",
-            "wanted",
-            "decided",
-            "started",
-            "tried",
-            "mean",
-            "means",
-            "said",
-            "says",
-            "about",
-            "all",
-            "both",
-            "one",
-            "kind",
-            "sort",
-            "type",
-            "bit",
-            "little",
-        ]
+        (
+            "went go going got get getting have has had took take did been am love loved "
+            "like liked think thought feel felt know guess want wanted decided started "
+            "tried mean means said says about all both one kind sort type bit little"
+        ).split()
     )
 )
 
@@ -534,51 +265,16 @@ _LEAD = (
 # Words that place a sentence in time: they say when, never what ("Last Fri I took my kids to a
 # pottery workshop" adds no answer to "what did they make there").
 _TIME_WORDS = frozenset(
-    [
-        "last",
-        "next",
-        "week",
-        "weekend",
-        "weeks",
-        "month",
-        "months",
-        "year",
-        "years",
-        "day",
-        "days",
-        "ago",
-        "yesterday",
-        "today",
-        "tomorrow",
-        "tonight",
-        "morning",
-        "evening",
-        "night",
-        "afternoon",
-        "mon",
-        "tue",
-        "tues",
-        "wed",
-        "thu",
-        "thurs",
-        "fri",
-        "sat",
-        "sun",
-        "earlier",
-        "later",
-        "soon",
-        "once",
-        "before",
-        "after",
-        "while",
-        "since",
-    ]
+    (
+        "last next week weekend weeks month months year years day days ago "
+        "yesterday today tomorrow tonight morning evening night afternoon mon "
+        "tue tues wed thu thurs fri sat sun earlier later soon once before "
+        "after while since"
+    ).split()
 )
 
 
-_DEICTIC = frozenset(
-    ["last", "next", "ago", "yesterday", "today", "tomorrow", "tonight", "earlier", "later"]
-)
+_DEICTIC = frozenset(("last next ago yesterday today tomorrow tonight earlier later").split())
 
 
 _TIME_KINDS = {"when", "time", "ago", "duration"}

@@ -26,110 +26,28 @@ _BREAK = re.compile(r"[;:!?()\[\]“”]|[,.](?:\s|$)|\s[–—-]+\s|--")
 # Words at which the answer's noun phrase ends: a new clause begins ("Marley flooring, which is
 # what studios use"; "mental health is super rewarding").
 _STOP_AT = frozenset(
-    [
-        "is",
-        "was",
-        "are",
-        "were",
-        "which",
-        "that",
-        "who",
-        "because",
-        "so",
-        "when",
-        "while",
-        "if",
-        "since",
-        "it",
-        "it's",
-        "i",
-        "i'm",
-        "i've",
-        "we",
-        "you",
-        "they",
-        "he",
-        "she",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "can",
-        "could",
-        "really",
-        "just",
-        "last",
-        "yesterday",
-        "today",
-        "tomorrow",
-        "ago",
-        "next",
-        "recently",
-        "lately",
-        "too",
-        "also",
-        "as",
-        "than",
-    ]
+    (
+        "is was are were which that who because so when while if since it it's i "
+        "i'm i've we you they he she has have had will would can could really just "
+        "last yesterday today tomorrow ago next recently lately too also as than"
+    ).split()
 )
 
 
 _PREP = frozenset(
-    [
-        "after",
-        "before",
-        "about",
-        "with",
-        "into",
-        "like",
-        "through",
-        "around",
-        "over",
-        "under",
-        "towards",
-        "toward",
-        "across",
-        "along",
-        "during",
-        "up",
-        "out",
-        "off",
-        "down",
-        "onto",
-    ]
+    (
+        "after before about with into like through around over under towards toward "
+        "across along during up out off down onto"
+    ).split()
 )
 
 
 _TITLE_HEADS = frozenset(
-    [
-        "book",
-        "song",
-        "movie",
-        "film",
-        "show",
-        "title",
-        "piece",
-        "album",
-        "poem",
-        "novel",
-        "series",
-        "game",
-        "play",
-        "name",
-        "named",
-        "called",
-        "quote",
-        "saying",
-        "motto",
-        "slogan",
-        "sign",
-        "poster",
-        "posters",
-        "tattoo",
-        "band",
-        "podcast",
-    ]
+    (
+        "book song movie film show title piece album poem novel series game "
+        "play name named called quote saying motto slogan sign poster posters "
+        "tattoo band podcast"
+    ).split()
 )
 
 
