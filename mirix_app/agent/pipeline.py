@@ -375,8 +375,12 @@ class Pipeline:
         res = BatchResult(items=len(items))
         if not items:
             return res
-        if self.model is not None:
-            self.model.load()  # a missing or corrupt model fails here, before any item is touched
+        if self.model is not None and not self.model.status().loaded:
+            # A missing or corrupt model fails here, before any item is touched. Only when not
+            # loaded: load() takes the model's lock, held by a generation under way (e.g. the
+            # capability check), and a batch needing no model call must not wait for it.
+            self.model.load()
+        _check(should_stop)
         self._mark_old_questions()
         # Routing remembers lines and turns it has seen; a batch the model fails on is retried
         # later and must be routed as new again.
@@ -413,6 +417,7 @@ class Pipeline:
         by_id = {r.item.id: r for r in captures}
         groups, opened, last = episodes.sessions.plan([session_capture(r) for r in captures])
         members = [[by_id[c.id] for c in g.captures] for g in groups]
+        _check(should_stop)
         res.shed = self.core.inbox_backlog() > self.settings.notes_backlog_limit
         res.yielded = self.foreground.busy()
         allowed = self.model_allowed()
@@ -456,7 +461,9 @@ class Pipeline:
         for c in [c for _, cands in plan for c in cands] + [c for f in session_facts for c in f]:
             mgr = self.managers[c.type]
             if not mgr_is_keyed(mgr, c):
+                _check(should_stop)  # a search, maybe a model call, per candidate
                 pre[id(c)] = mgr.decide_similar(c)
+        _check(should_stop)  # last point where stopping leaves the items queued, untouched
         unsorted_ids = [r.item.id for r in routes if r.item.id in failed]
         with self.core.batch(actor="agent") as b:
             for r, cands in plan:
@@ -642,6 +649,13 @@ class Pipeline:
             if progress is not None:
                 progress(Progress(done, self.core.inbox_backlog(), res))
         return done
+
+
+def _check(should_stop: Callable[[], bool] | None) -> None:
+    """Cancelled when the job is asked to stop (quit, new settings): checked between items and
+    before database work, so a drain stops within a second or two; its items stay queued."""
+    if should_stop is not None and should_stop():
+        raise Cancelled("processing cancelled")
 
 
 def session_capture(r: Route) -> sessions.Capture:
