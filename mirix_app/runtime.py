@@ -506,10 +506,12 @@ class Runtime:
         loops = list(self.loops.values())
         for loop in loops:
             loop.request_stop()  # all at once: each then stops within its own check
-        deadline = time.monotonic() + timeout_s
+        # At least 10 s for the loops (a capture cycle's OCR ends at its own checks): they were
+        # all cancelled together, so they usually end within a second or two, not in turn.
+        deadline = time.monotonic() + max(timeout_s, 10.0)
         ok = all([loop.stop(max(0.0, deadline - time.monotonic())) for loop in loops])
         self.loops.clear()
-        ok = self.stop_tasks(max(0.5, deadline - time.monotonic())) and ok
+        ok = self.stop_tasks(max(0.5, min(timeout_s, deadline - time.monotonic()))) and ok
         for name, close in reversed(self._closers):
             try:
                 close()
