@@ -27,5 +27,11 @@ class StorageError(MirixError):
     """The database cannot be read or written: locked, read-only, full, corrupt."""
 
 
+class MemoryClosed(MirixError):
+    """The memory core was closed (the app is quitting): a thread that outlived the shutdown's
+    timeout gets this instead of touching a closed database. Background work treats it as
+    "stopping"."""
+
+
 class ModelMissing(MirixError):
     """A model file or model package is not installed."""

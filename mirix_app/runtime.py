@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mirix_app.config import Settings
-from mirix_app.errors import InvalidInput
+from mirix_app.errors import InvalidInput, MemoryClosed
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +188,9 @@ class Job:
             return False, Cancelled()
         try:
             return True, self.fn()
+        except MemoryClosed as e:  # the app is quitting: this task outlived the shutdown wait
+            log.debug("task %s stopped: the memory core is closed", self.name)
+            return False, e
         except BaseException as e:
             if not isinstance(e, Cancelled):
                 log.warning("task %s failed", self.name, exc_info=e)
@@ -365,6 +368,9 @@ class Loop:
                 self.work(self.cancel)
             except Cancelled:
                 pass
+            except MemoryClosed:  # the core closed under a late cycle: the app is stopping
+                log.debug("%s: the memory core is closed, stopping", self.name)
+                break
             except Exception:  # the loop must outlive a failing cycle
                 log.exception("%s: a cycle failed", self.name)
             finally:
@@ -373,14 +379,18 @@ class Loop:
         if self.events is not None:
             self.events.publish("loop.stopped", self.name)
 
-    def stop(self, timeout: float = 30.0) -> bool:
-        """Cancel, wake and join; True when the thread ended in time. Idempotent."""
-        thread, self._thread = self._thread, None
+    def request_stop(self) -> None:
+        """Cancel and wake without waiting (the runtime asks every loop first, then joins)."""
         self.cancel.cancel()
         self._wake.set()
         if self.on_stop is not None:
             with contextlib.suppress(Exception):
                 self.on_stop()
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Cancel, wake and join; True when the thread ended in time. Idempotent."""
+        thread, self._thread = self._thread, None
+        self.request_stop()
         if thread is None or thread is threading.current_thread():
             return True
         thread.join(timeout)
@@ -403,6 +413,9 @@ class Runtime:
         self._jobs: set[Job] = set()
         self._lock = threading.Lock()
         self.stopped = False
+        # Set by the first of stop_tasks() / stop(): the app is quitting. Long work that has no
+        # task token of its own (a model's capability check, a generation) polls it.
+        self.closing = Cancel()
 
     # one-off tasks
     def submit(
@@ -446,6 +459,7 @@ class Runtime:
         """Cancel every task, drop the queued ones, wait for the running ones and end the pools'
         threads (new tasks are cancelled from now on); loops and resources stay. True when all
         ended in time."""
+        self.closing.cancel()
         self.cancel_all()
         self.fast.clear()
         self.slow.clear()
@@ -485,12 +499,19 @@ class Runtime:
             if self.stopped:
                 return True
             self.stopped = True
+        # Order matters: first ask everything to stop at once, then wait (bounded) for loops and
+        # tasks, and only then close what they use (a late thread gets MemoryClosed, see core).
+        self.closing.cancel()
         self.cancel_all()
-        for loop in list(self.loops.values()):
-            loop.cancel.cancel()  # all at once: each then stops within its own check
-        ok = all([loop.stop(max(timeout_s, 10.0)) for loop in list(self.loops.values())])
+        loops = list(self.loops.values())
+        for loop in loops:
+            loop.request_stop()  # all at once: each then stops within its own check
+        # At least 10 s for the loops (a capture cycle's OCR ends at its own checks): they were
+        # all cancelled together, so they usually end within a second or two, not in turn.
+        deadline = time.monotonic() + max(timeout_s, 10.0)
+        ok = all([loop.stop(max(0.0, deadline - time.monotonic())) for loop in loops])
         self.loops.clear()
-        ok = self.stop_tasks(timeout_s) and ok
+        ok = self.stop_tasks(max(0.5, min(timeout_s, deadline - time.monotonic()))) and ok
         for name, close in reversed(self._closers):
             try:
                 close()

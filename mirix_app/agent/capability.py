@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mirix_app.agent.models import Model, StopCheck
+from mirix_app.agent.models import Cancelled, Model, StopCheck
 from mirix_app.agent.phrasing import Phrasing, phrase
 from mirix_app.errors import MirixError
 from mirix_app.paths import Paths, make_private_dir
@@ -308,6 +308,8 @@ def run_check(
     passed = 0
     failures: list[str] = []
     for i, item in enumerate(items, 1):
+        if should_stop is not None and should_stop():  # between items too (quit), not only tokens
+            raise Cancelled("capability check cancelled")
         evidence = [(f"check_{n}", text) for n, text in enumerate(item.evidence)]
         result = phrase(model, item.question, evidence, item.draft, should_stop=should_stop)
         ok, why = item_passes(item, result)

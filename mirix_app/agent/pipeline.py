@@ -187,8 +187,12 @@ class Pipeline(ModelNotes):
         res = BatchResult(items=len(items))
         if not items:
             return res
-        if self.model is not None:
-            self.model.load()  # a missing or corrupt model fails here, before any item is touched
+        if self.model is not None and not self.model.status().loaded:
+            # A missing or corrupt model fails here, before any item is touched. Only when not
+            # loaded: load() takes the model's lock, held by a generation under way (e.g. the
+            # capability check), and a batch needing no model call must not wait for it.
+            self.model.load()
+        _check(should_stop)
         self._mark_old_questions()
         # Routing remembers lines and turns it has seen; a batch the model fails on is retried
         # later and must be routed as new again.
@@ -225,6 +229,7 @@ class Pipeline(ModelNotes):
         by_id = {r.item.id: r for r in captures}
         groups, opened, last = episodes.sessions.plan([session_capture(r) for r in captures])
         p = _Plan(routes, groups, [[by_id[c.id] for c in g.captures] for g in groups])
+        _check(should_stop)
         self._ask_model(p, res, should_stop)
         self._candidates(p)
         # Similarity decisions (search + maybe the model) before the write; exact-key decisions
@@ -234,7 +239,9 @@ class Pipeline(ModelNotes):
         ]:
             mgr = self.managers[c.type]
             if not mgr_is_keyed(mgr, c):
+                _check(should_stop)  # a search, maybe a model call, per candidate
                 p.pre[id(c)] = mgr.decide_similar(c)
+        _check(should_stop)  # last point where stopping leaves the items queued, untouched
         unsorted_ids = [r.item.id for r in routes if r.item.id in p.failed]
         self._write(p, res, episodes)
         episodes.sessions.commit(opened, last)
@@ -397,3 +404,10 @@ class Pipeline(ModelNotes):
             if progress is not None:
                 progress(Progress(done, self.core.inbox_backlog(), res))
         return done
+
+
+def _check(should_stop: Callable[[], bool] | None) -> None:
+    """Cancelled when the job is asked to stop (quit, new settings): checked between items and
+    before database work, so a drain stops within a second or two; its items stay queued."""
+    if should_stop is not None and should_stop():
+        raise Cancelled("processing cancelled")

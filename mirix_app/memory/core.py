@@ -88,7 +88,14 @@ class MemoryCore:
     def open(cls, paths: Paths | None = None, **kw: Any) -> MemoryCore:
         return cls(paths or Paths.default(), **kw)
 
+    @property
+    def closed(self) -> bool:
+        return self.store.closed
+
     def close(self) -> None:
+        """Close the store, then the vector index. Idempotent. A thread still running afterwards
+        (one that outlived the shutdown's timeout) gets `MemoryClosed` from its next database
+        use, never a closed connection."""
         self.store.close()
         self.vectors.close()
 

@@ -44,6 +44,7 @@ def delete_everything(core: MemoryCore) -> None:
         # The same SecretBox object, re-keyed: the capturer seals screenshots with it.
         SecretBox.__init__(core.secrets, master)
     store._doc_count = (0, -1e9)
+    store.closed = False  # the same store opens again, on the new file (close() had closed it)
     store._migrate()
     clear_logs(paths.logs)
     clear_dir(paths.cache, keep=KEEP_IN_CACHE)

@@ -293,13 +293,23 @@ class AgentAdapter:
         from mirix_app.agent import capability
 
         for _roles, model in self._distinct():
-            if self._stopping.is_set():
+            if self.stopping():
                 break
             try:
                 with self.lifecycle.using():
-                    capability.ensure_mode(model, self.svc.paths, should_stop=self._stopping.is_set)
+                    # Checked between tokens: quit does not wait for a whole generation.
+                    capability.ensure_mode(model, self.svc.paths, should_stop=self.stopping)
             except Exception as e:  # chat stays extractive; the check runs again next start
+                if self.stopping():  # cancelled by quit, or the core closed under it
+                    log.debug("capability check stopped: %s", type(e).__name__)
+                    break
                 log.warning("capability check failed: %s", type(e).__name__)
+
+    def stopping(self) -> bool:
+        """True once the app quits: this adapter's stop(), or the runtime's first stop step
+        (the runner's stop_tasks comes before the loops and resources are stopped)."""
+        closing = getattr(getattr(self.svc, "runtime", None), "closing", None)
+        return self._stopping.is_set() or bool(closing is not None and closing.cancelled)
 
     def chat_mode(self) -> str:
         return str(self.chat_agent.mode)
@@ -344,7 +354,7 @@ class AgentAdapter:
 
         with FOREGROUND.chat(), self.lifecycle.using():  # the inbox's work yields (issue 12)
             try:
-                reply = agent.ask(question, remember=remember, should_stop=self._stopping.is_set)
+                reply = agent.ask(question, remember=remember, should_stop=self.stopping)
             finally:
                 self.wake()
             return reply.to_dict()
@@ -357,7 +367,7 @@ class AgentAdapter:
     def process(self) -> bool:
         """Wake the agent's loop to drain the inbox (started on first use); False while a model
         loads or after stop."""
-        if self.loading or self._stopping.is_set():
+        if self.loading or self.stopping():
             return False
         if not self.loop.running:
             self.svc.runtime.add_loop(self.loop)
@@ -367,13 +377,13 @@ class AgentAdapter:
 
     def _drain(self, cancel: Cancel) -> None:
         """One wake of the loop: drain what is due, unless a model is loading or failed."""
-        if self.loading or self.svc.core.inbox_backlog() == 0:
+        if cancel.cancelled or self.loading or self.svc.core.inbox_backlog() == 0:
             return
         if self.svc.model_status().state not in ("ready", "idle"):
             return
 
         def stop() -> bool:
-            return cancel.cancelled or self._interrupt.is_set()
+            return cancel.cancelled or self._interrupt.is_set() or self.stopping()
 
         with self._drain_lock, self.lifecycle.using():
             self.svc.runtime.events.publish("agent.started", self.LOOP)

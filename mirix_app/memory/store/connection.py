@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mirix_app.errors import StorageError
+from mirix_app.errors import MemoryClosed, StorageError
 from mirix_app.memory import db, schema
 from mirix_app.memory.clock import now_iso
 from mirix_app.memory.crypto import SecretBox
@@ -40,6 +40,7 @@ class Connections:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.closed = False  # after close() no connection is opened again (MemoryClosed)
         make_private_dir(path.parent)
         self._migrate()
 
@@ -60,6 +61,8 @@ class Connections:
 
     @property
     def con(self) -> sqlite3.Connection:
+        if self.closed:
+            raise MemoryClosed("the memory store is closed", "the app is quitting")
         con = getattr(self._local, "con", None)
         if con is None:
             con = self._connect()
@@ -81,6 +84,7 @@ class Connections:
             con.close()
 
     def close(self) -> None:
+        self.closed = True  # first: a late thread gets MemoryClosed, not a closed connection
         with self._lock:
             for con in self._all:
                 with contextlib.suppress(sqlite3.Error):
