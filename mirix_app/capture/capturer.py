@@ -414,9 +414,12 @@ class Capturer:
         st.text = text
         st.window = window
 
-    @staticmethod
     def _context(
-        frame: Frame, here: list[WindowInfo], excluded: list[WindowInfo], active: WindowInfo | None
+        self,
+        frame: Frame,
+        here: list[WindowInfo],
+        excluded: list[WindowInfo],
+        active: WindowInfo | None,
     ) -> WindowInfo | None:
         """The active window if it is on this monitor, else the topmost window here; never an
         excluded one (its title may be private)."""
@@ -429,8 +432,12 @@ class Capturer:
             )
 
         if active is not None and mine(active):
-            if any(active.handle == e.handle for e in excluded) or any(
-                e.rect() == active.rect() and e.title == active.title for e in excluded
+            # The focus is read after the window list: a window focused in between (our own,
+            # just opened) is judged on its own too.
+            if (
+                self.rules.excludes(active)
+                or any(active.handle == e.handle for e in excluded)
+                or any(e.rect() == active.rect() and e.title == active.title for e in excluded)
             ):
                 return None
             return active
