@@ -31,7 +31,7 @@ from mirix_app.agent import answer as evidence
 from mirix_app.agent.models import Cancelled, ChatMessage, Model, StopCheck
 from mirix_app.memory.core import MemoryCore
 from mirix_app.memory.inbox import InboxItem
-from mirix_app.memory.types import Filters, Memory, MemoryType, Source
+from mirix_app.memory.types import Filters, Memory, MemoryType, SearchHit, Source
 from mirix_app.safety.secrets import MARKER, mask_secrets
 
 _CITE = re.compile(r"\[((?:cor|epi|sem|pro|res|vlt)_[0-9A-Z]{26})\]")
@@ -224,32 +224,33 @@ class ChatAgent:
         queries = [question, *topics(question)]
         fused: dict[str, float] = {}
         mems: dict[str, Memory] = {}
-        window, undated = evidence.question_window(question)
-        dated = (
-            Filters(
-                since=f"{window[0].isoformat()}T00:00:00",
-                until=f"{(window[1] + timedelta(days=1)).isoformat()}T00:00:00",
-            )
-            if window is not None
-            else None
-        )
-        if dated is not None:
-            queries.append(undated)  # "what did I read on 3 June": what the memories of then hold
-        for qi, q in enumerate(queries):
-            weight = 1.0 if qi == 0 or (dated and qi == len(queries) - 1) else 0.5
-            # A topic is a word or a name: keyword search finds it, and a vector query per
-            # topic would cost an embedding and an index query each.
-            if qi == 0:
-                hits = self.core.search(q, limit=limit)
-            elif dated is not None and qi == len(queries) - 1:
-                hits = self.core.search(q, limit=limit, filters=dated, mode="bm25")
-            else:
-                hits = self.core.search(q, limit=max(5, limit // 2), mode="bm25")
+
+        def add(hits: list[SearchHit], weight: float) -> None:
             for rank, h in enumerate(hits, 1):
                 if h.memory.type is MemoryType.CORE:
                     continue
                 mems[h.memory.id] = h.memory
                 fused[h.memory.id] = fused.get(h.memory.id, 0.0) + weight / (60 + rank)
+
+        for qi, q in enumerate(queries):
+            weight = 1.0 if qi == 0 else 0.5
+            # A topic is a word or a name: keyword search finds it, and a vector query per
+            # topic would cost an embedding and an index query each.
+            hits = (
+                self.core.search(q, limit=limit)
+                if qi == 0
+                else self.core.search(q, limit=max(5, limit // 2), mode="bm25")
+            )
+            add(hits, weight)
+        window, undated = evidence.question_window(question)
+        if window is not None:
+            # "what did I read on 3 June": what the memories of those days hold, as much as
+            # the question itself.
+            days = Filters(
+                since=f"{window[0].isoformat()}T00:00:00",
+                until=f"{(window[1] + timedelta(days=1)).isoformat()}T00:00:00",
+            )
+            add(self.core.search(undated, limit=limit, filters=days, mode="bm25"), 1.0)
         best = sorted(fused, key=lambda i: (-fused[i], i))[:limit]
         return [Retrieved(mems[i], self.render(mems[i], question, reveal), fused[i]) for i in best]
 

@@ -12,9 +12,6 @@ _WORD = re.compile(r"[\w][\w'’.-]*[\w]|[\w]")
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[\"'“(]?[A-Z0-9])|\s+[–—]\s+|\n+")
 
 
-_CLAUSE_END = re.compile(r"[,;:!?()\"“”]|\.(?:\s|$)|\s[–—-]\s")
-
-
 _STEP_LINE = re.compile(r"^\s*(?:step\s*)?(\d{1,2})[.):]\s+(.+)$", re.I)
 
 

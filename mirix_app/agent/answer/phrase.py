@@ -20,9 +20,6 @@ from mirix_app.agent.answer.lexicon import (
 from mirix_app.agent.answer.question import Question
 from mirix_app.memory.types import STOP_WORDS
 
-_BREAK = re.compile(r"[;:!?()\[\]“”]|[,.](?:\s|$)|\s[–—-]+\s|--")
-
-
 # Words at which the answer's noun phrase ends: a new clause begins ("Marley flooring, which is
 # what studios use"; "mental health is super rewarding").
 _STOP_AT = frozenset(
@@ -58,9 +55,6 @@ _QUOTED = re.compile(r"[\"“]([^\"“”]{2,60})[\"”]|(?<!\w)'([^']{2,40})'(?
 _WHY = re.compile(
     r"(?i)^\s*(?:why\b|what\s+(?:inspired|motivated|made|caused|led|prompted|drove|sparked)\b)"
 )
-
-
-_REASON = re.compile(r"(?i)\b(?:because|since|so that|in order to|to|for)\b")
 
 
 def _window(text: str, q: Question) -> str:

@@ -81,10 +81,12 @@ class Records(History):
                 fields["secret_value"] = self.secrets.seal(value)
         return fields
 
-    def _write_row(self, con: sqlite3.Connection, m: Memory, *, new: bool) -> None:
+    def _row(self, m: Memory) -> tuple[Any, ...]:
+        """The `memories` columns type .. origin of `m` (its fields as stored: vault values
+        sealed, read back so `m` holds what the row holds)."""
         fields_json = json.dumps(self._store_fields(m), ensure_ascii=False, sort_keys=True)
         m.fields = json.loads(fields_json)
-        args = (
+        return (
             m.type.value,
             fields_json,
             json.dumps(m.tags, ensure_ascii=False),
@@ -96,6 +98,9 @@ class Records(History):
             m.version,
             m.origin,
         )
+
+    def _write_row(self, con: sqlite3.Connection, m: Memory, *, new: bool) -> None:
+        args = self._row(m)
         if new:
             con.execute(
                 "INSERT INTO memories(type, fields, tags, tree_path, ts, created_at, updated_at, "
@@ -158,23 +163,7 @@ class Records(History):
             m.id = m.id or new_id(m.type.prefix)
             m.created_at = m.created_at or stamp
             m.updated_at = m.updated_at or m.created_at
-            fields_json = json.dumps(self._store_fields(m), ensure_ascii=False, sort_keys=True)
-            m.fields = json.loads(fields_json)
-            rows.append(
-                (
-                    m.id,
-                    m.type.value,
-                    fields_json,
-                    json.dumps(m.tags, ensure_ascii=False),
-                    m.tree_path,
-                    m.time,
-                    m.created_at,
-                    m.updated_at,
-                    m.deleted_at,
-                    m.version,
-                    m.origin,
-                )
-            )
+            rows.append((m.id, *self._row(m)))
             srcs += [
                 (m.id, i, s.kind, s.ref, s.at, s.uri, s.app, s.window)
                 for i, s in enumerate(m.sources)
