@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from mirix_app.agent.answer.lexicon import _SENDER_KEYS, _SENDER_Q, _trim
+from mirix_app.agent.answer.phrase import weak
 from mirix_app.agent.answer.question import Part, Question, analyze
 from mirix_app.agent.answer.scoring import _novelty, score_units
 from mirix_app.agent.answer.spans import (
@@ -171,20 +172,21 @@ def answer(
             ans.spans = [_span(proc, ans.steps_title)]
             return ans
     qnames = {n.lower() for n in q.names}
+
+    def says(text: str) -> bool:
+        return bool(_novelty(text, q, qnames)) and not weak(text.split(), q)
+
     for part in q.parts:
         picks = _units_for(part, ranked, q)
         for u in picks:
             text = span_for(part, u, q)
-            if (
-                part.kind in ("what", "field")
-                and u.kind != "field"
-                and not _novelty(text, q, qnames)
-            ):
-                # The unit only restates the question ("I went to the pottery workshop"): the
-                # next unit that scores nearly as well and says something new answers it.
+            if part.kind in ("what", "field") and u.kind != "field" and not says(text):
+                # The unit only restates the question ("I went to the pottery workshop") or
+                # reacts to it ("That race sounds great!"): the next unit that scores nearly as
+                # well and says something new answers it.
                 for alt in ranked[1:6]:
                     alt_text = span_for(part, alt, q)
-                    if alt.score >= ECHO_FALLBACK * best.score and _novelty(alt_text, q, qnames):
+                    if alt.score >= ECHO_FALLBACK * best.score and says(alt_text):
                         u, text = alt, alt_text
                         break
             ans.spans.append(_span(u, text))

@@ -74,10 +74,16 @@ def _window(text: str, q: Question) -> str:
         ]
         if quoted:
             return quoted[0]
+    purpose = _purpose(text, q, qset, qnames) if _FOR_Q.search(q.text) else ""
+    if purpose:
+        return purpose
     if _WHY.search(q.text):
         m = re.search(r"(?i)\b(?:because|since|so that|in order to|'?cause)\b\s+(.+)", text)
         if m:
             return _trim(_cut(m.group(1)), 12)
+        purpose = _purpose(text, q, qset, qnames)
+        if purpose:
+            return purpose
         clause = max(_clauses(text), key=lambda c: sum(map(_substantive, words(c))), default="")
         toks = words(clause)
         i = 0
@@ -131,9 +137,63 @@ def _window(text: str, q: Question) -> str:
             )
             if best is None or score > best[0]:
                 best = (score, " ".join(span))
-    if best is None:
-        return _trim(text, 12)
+    if best is None or weak(best[1].split(), q):
+        return _clause(text, q) or (best[1] if best else _trim(text, 12))
     return best[1]
+
+
+_EVALUATIVE = frozenset(
+    (
+        "sounds looks seems amazing awesome great nice cool fun lovely wonderful fantastic "
+        "incredible beautiful tough hard sorry proud happy excited special good okay ok fine "
+        "big small short huge new something anything everything things thing stuff way "
+        "woah whoa wow yay here's there's don't can't won't isn't"
+    ).split()
+)
+
+
+_FEELING_Q = re.compile(
+    r"(?i)(?:feel|felt|feeling|feelings|emotion|emotions|describe|described|sentiment|"
+    r"reaction|react|reacted|think\s+of|thought\s+of|opinion|mood|like\s+about)"
+)
+
+
+def weak(span: list[str], q: Question) -> bool:
+    """A span that answers no 'what': nothing, a word of reaction ("sounds", "tough") unless
+    the question asks how something felt or looked, a bare verb form ("joined", "asked"), or
+    the name of the person spoken to."""
+    qset = set(q.stems)
+    qnames = {n.lower().rstrip("'’s") for n in q.names}
+    span = [w for w in span if not _is_q(w, qset, qnames)] if len(span) <= 4 else span
+    if not span:
+        return True
+    if len(span) > 2:
+        return False
+    feeling = bool(_FEELING_Q.search(q.text))
+    lows = [w.lower().strip(".,!?") for w in span]
+    if all(w in _EVALUATIVE or w in _LEAD or w in _FILLER for w in lows):
+        return not (feeling and any(w in _EVALUATIVE for w in lows))
+    if len(span) == 1:
+        w = lows[0]
+        if w.endswith(("ed", "n't")) and not span[0][:1].isupper() and not feeling:
+            return True
+        if span[0][:1].isupper() and w in {n.lower() for n in q.names}:
+            return True
+    return False
+
+
+def _clause(text: str, q: Question) -> str:
+    """The clause that says most the question does not: the answer when no short span holds."""
+    qset = set(q.stems)
+    qnames = {n.lower().rstrip("'’s") for n in q.names}
+
+    def new_words(c: str) -> int:
+        return sum(1 for w in words(c) if _substantive(w) and not _is_q(w, qset, qnames))
+
+    clauses = [c for c in _clauses(text) if new_words(c)]
+    if not clauses:
+        return ""
+    return " ".join(_tidy(words(max(clauses, key=new_words))) or words(clauses[0])[:12])
 
 
 _FOCUS = re.compile(
@@ -141,6 +201,26 @@ _FOCUS = re.compile(
     r"(?:\s+(?:my|your|the|his|her|their|our|[a-z]+'s))?(?:\s+(?:favou?rite|fav|main|new|first))?"
     r"\s+(?:(?:kind|type|sort|style|form|genre|brand)s?\s+of\s+)?([a-z][\w-]+)"
 )
+
+
+# "What did you go to Rome for?": a purpose, said as "to <verb> ...".
+_FOR_Q = re.compile(r"(?i)^\s*(?:what|why)\b.*\bfor\s*\?*\s*$")
+_TO_VERB = re.compile(r"\bto\s+(?!(?:the|a|an|my|your|his|her|our|their|this|that|be)\b)([a-z][\w'-]+\b.*)")
+
+
+def _purpose(text: str, q: Question, qset: set[str], qnames: set[str]) -> str:
+    """The infinitive after the question's own words: "took a trip to Rome to clear my mind"
+    -> "to clear my mind"."""
+    toks = words(text)
+    marked = [i for i, w in enumerate(toks) if _is_q(w, qset, qnames)]
+    if not marked:
+        return ""
+    rest = " ".join(toks[marked[0] :])
+    m = _TO_VERB.search(rest)
+    if not m or _is_q(m.group(1).split()[0], qset, qnames):
+        return ""
+    said = _tidy(words(m.group(1)))
+    return " ".join(["to", *said]) if said else ""
 
 
 def _focus(question: str) -> str:

@@ -33,6 +33,10 @@ CARRY = 0.3
 
 
 QUESTION_CARRY = 0.9
+THROUGH = 0.8  # how much of the topic before a question the question passes on
+
+
+NOVEL = 0.08  # a unit that adds words of its own to the question's
 
 
 DATED = 0.15  # a dated question ("on 3 June 2023") prefers memories of those days
@@ -89,7 +93,10 @@ def score_units(
     qnames = {n.lower().rstrip("'’s") for n in q.names}
     # A unit may answer what the unit before it asks or restates ("Why did you run again?" ->
     # "I decided to run again." -> "After my last run, I saw the impact...").
+    # A question passes on what came before it ("I did something new last weekend." - "What
+    # was it?" - "A 5K charity run."): the reply answers the topic the question took up.
     before: dict[int, Unit] = {}
+    incoming: dict[int, float] = {}
     by_memory: dict[str, list[Unit]] = {}
     for u in units:
         if u.kind != "caption":
@@ -98,6 +105,8 @@ def score_units(
         group.sort(key=lambda x: x.seq)
         for a, b in itertools.pairwise(group):
             before[id(b)] = a
+            passed = THROUGH * incoming.get(id(a), 0.0) if _asks(a) else 0.0
+            incoming[id(b)] = max(a.overlap, passed)
     for u in units:
         cue = 1.0 if _has_cue(q.kind, u, head, q) else 0.0
         novel = _novelty(u.text, q, qnames)
@@ -105,13 +114,13 @@ def score_units(
         carried = 0.0
         if prev is not None and novel:
             # What a question in the memories asks, the line after it answers.
-            w = QUESTION_CARRY if prev.text.rstrip().endswith("?") else CARRY
-            carried = w * max(0.0, prev.overlap - u.overlap)
+            w = QUESTION_CARRY if _asks(prev) else CARRY
+            carried = w * max(0.0, incoming[id(u)] - u.overlap)
         u.score = (
             0.5 * u.overlap
             + 0.35 * max(0.0, u.similarity)
             + 0.1 * cue
-            + 0.08 * min(novel, 4) / 4
+            + NOVEL * min(novel, 4) / 4
             + carried
             + 0.05 / (1 + u.rank)
         )
@@ -124,6 +133,10 @@ def score_units(
         if u.kind == "context":
             u.score *= 0.85
     return sorted(units, key=lambda u: (-u.score, u.rank))
+
+
+def _asks(u: Unit) -> bool:
+    return u.text.rstrip().endswith("?")
 
 
 def _novelty(text: str, q: Question, qnames: set[str]) -> int:

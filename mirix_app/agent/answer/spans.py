@@ -111,6 +111,7 @@ def _field_value(u: Unit, head: str, q: Question | None = None) -> str | None:
     for pat in (
         key + r"(?:\s+[a-z]+){0,2}?[\s:#=-]{1,4}([A-Z0-9][\w./-]*\d[\w./-]*|[A-Z][A-Z0-9-]+\b)",
         key + r"\s*[:=]\s*([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)",
+        key + r"\s+(?:is|was|'s)\s+([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)",  # "his name is Kyle"
     ):
         cands += [(m.start(1), m.group(1)) for m in re.finditer(pat, u.text)]
         if cands:

@@ -121,12 +121,12 @@ def units_of(m: Memory, rank: int) -> list[Unit]:
         for i, s in enumerate(_sentences(text)):
             add(s, speaker=speaker, seq=i)
         # Its neighbours, as context: a question's answer is often the next turn. The memory
-        # holds their text, so citing it is truthful. With two, the first came before.
+        # holds their text, so citing it is truthful.
         near = str(f.get("details") or "").splitlines()
         for k, line in enumerate(near):
             nm = _SPEAKER.match(line)
             said = _PHOTO.sub("", line[nm.end() :] if nm else line)
-            base = -100 if k == 0 and len(near) > 1 else 1000
+            base = _context_seq(k, len(near))
             for i, s in enumerate(_sentences(said)):
                 add(s, "context", speaker=nm.group(1) if nm else "", seq=base + i)
         return out
@@ -155,3 +155,17 @@ def units_of(m: Memory, rank: int) -> list[Unit]:
         else:
             add(ln, "line", seq=seq)
     return out
+
+
+def _context_seq(k: int, n: int) -> int:
+    """Where the k-th of n context lines sits in reading order. The import writes neighbours
+    nearest first, alternating sides (turn -1, +1, -2, +2): with four or three lines the even
+    ones came before the message; with two, the first (a session's edge is rarer than its
+    middle)."""
+    if n == 1:
+        return 1000
+    if n == 2 or k < 2:
+        return -100 if k == 0 else 1000
+    if n >= 4:
+        return -100 * (k // 2 + 1) if k % 2 == 0 else 1000 * (k // 2 + 1)
+    return 2000  # the third of three: one side ran out; after is the likelier
