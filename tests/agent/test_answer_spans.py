@@ -137,6 +137,89 @@ def test_the_answer_to_a_question_in_the_memories_is_the_line_after_it() -> None
     assert "grandfather" in got.short
 
 
+@pytest.mark.parametrize(
+    ("question", "said", "expected"),
+    [
+        # a purpose: "what ... for?" is answered by the infinitive after the question's words
+        (
+            "What did Jon take a trip to Lisbon for?",
+            "Took a short trip last week to Lisbon to clear my head a little.",
+            "to clear my head",
+        ),
+        # "his name is Kyle": a name after "name is"
+        (
+            "What is the name of Tom's puppy?",
+            "Our puppy is so cute, his name is Biscuit!",
+            "Biscuit",
+        ),
+    ],
+)
+def test_a_purpose_and_a_name_are_the_span(question: str, said: str, expected: str) -> None:
+    speaker = (analyze(question).names or ["Lea"])[0]
+    got = answer(question, [turn(speaker, said, "2023-05-08T13:56:00Z")])
+    assert got.short == expected
+
+
+def test_a_reaction_hands_over_to_the_sentence_that_says_something() -> None:
+    reaction = turn("Ana", "That bake sale sounds great, Mel!", "2023-05-08T13:56:00Z", n=1)
+    said = turn(
+        "Mel", "I ran a bake sale for the animal shelter last Saturday.", "2023-05-08T13:56:00Z", 2
+    )
+    got = answer("What did Mel's bake sale raise money for?", [reaction, said])
+    assert got.found
+    assert "animal shelter" in got.short
+    assert "sounds" not in got.short
+
+
+def test_the_person_spoken_to_is_no_answer_and_no_match() -> None:
+    thanks = turn("Ana", "Thanks, Maria!", "2023-05-08T13:56:00Z", n=1)
+    said = turn("Maria", "I volunteered at the soup kitchen downtown.", "2023-05-08T13:56:00Z", n=2)
+    got = answer("What did Maria volunteer at?", [thanks, said])
+    assert got.found and got.spans[0].memory_id == said.id
+    assert "soup kitchen" in got.short
+
+
+def test_a_state_question_takes_the_words_of_judgement() -> None:
+    said = turn("Gina", "The store's doing great!", "2023-05-08T13:56:00Z")
+    aside = turn("Gina", "It's a wild ride.", "2023-05-08T13:56:00Z", n=2)
+    got = answer("How is Gina's store doing?", [said, aside])
+    assert "great" in got.short
+
+
+def test_context_turns_are_read_in_order() -> None:
+    """The import writes neighbours nearest first (-1, +1, -2, +2): the reply after a
+    question is the turn two on, not the one two back."""
+    from mirix_app.agent.answer import units_of
+
+    m = turn(
+        "Mia",
+        "Last weekend I did something new.",
+        "2023-05-08T13:56:00Z",
+        details=(
+            "Ana: How was your week?\nAna: What was it?\n"
+            "Mia: It was a long week.\nMia: I ran a 5K charity run."
+        ),
+    )
+    order = [u.text for u in sorted(units_of(m, 0), key=lambda u: u.seq)]
+    assert order == [
+        "It was a long week.",
+        "How was your week?",
+        "Last weekend I did something new.",
+        "What was it?",
+        "I ran a 5K charity run.",
+    ]
+    from mirix_app.memory.ingest import Message, neighbours
+
+    msgs = [Message("c", f"m{i}", "x", str(i), None) for i in range(5)]
+    assert neighbours(msgs, 2) == [1, 3, 0, 4]
+
+
+def test_a_dated_question_answered_by_a_memory_of_that_day_is_not_declined() -> None:
+    said = turn("John", "My old area was hit by a nasty flood last week.", "2023-07-07T10:00:00Z")
+    got = answer("What natural disaster affected John's old area on 7 July, 2023?", [said])
+    assert got.found and "flood" in got.short
+
+
 def test_a_phrasing_that_drops_the_extracted_answer_is_refused() -> None:
     from mirix_app.agent.phrasing import phrase
     from tests.fakes import ScriptedModel

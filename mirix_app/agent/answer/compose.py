@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from mirix_app.agent.answer.lexicon import _SENDER_KEYS, _SENDER_Q, _trim
-from mirix_app.agent.answer.phrase import weak
+from mirix_app.agent.answer.phrase import judges, weak
 from mirix_app.agent.answer.question import Part, Question, analyze
 from mirix_app.agent.answer.scoring import _novelty, score_units
 from mirix_app.agent.answer.spans import (
@@ -100,6 +100,7 @@ class Answer:
 
 
 ECHO_FALLBACK = 0.7  # how close the unit that says something new must score
+NEXT_FALLBACK = 0.5  # the same, for what the speaker says right after
 MIN_OVERLAP = 0.34
 
 
@@ -107,6 +108,7 @@ MIN_SIMILARITY = 0.5
 
 
 MIN_COVERAGE = 0.4
+DATE_HELD = 0.1  # the share of a dated question its date answers
 
 
 def answer(
@@ -128,8 +130,10 @@ def answer(
     best = ranked[0]
     ans.confidence = best.score
     top = ranked[:8]
+    # A memory of the very days a dated question names ("on 7 July") holds that part of it.
+    held = DATE_HELD if q.window is not None and any(_in_window(u, q) for u in top[:3]) else 0.0
     if (
-        max(u.overlap for u in top) < MIN_OVERLAP
+        max(u.overlap for u in top) + held < MIN_OVERLAP
         and max(u.similarity for u in top) < MIN_SIMILARITY
     ):
         ans.note = "I couldn't find that in your memories."
@@ -140,7 +144,7 @@ def answer(
         return ans
     if (
         len(q.stems) >= 3
-        and max(u.coverage for u in top) < MIN_COVERAGE
+        and max(u.coverage for u in top) + held < MIN_COVERAGE
         and (max(u.similarity for u in top) < 0.62)
     ):
         # No memory holds most of what the question is about: "the address of my hotel in
@@ -174,7 +178,8 @@ def answer(
     qnames = {n.lower() for n in q.names}
 
     def says(text: str) -> bool:
-        return bool(_novelty(text, q, qnames)) and not weak(text.split(), q)
+        new = bool(_novelty(text, q, qnames)) or judges(text, q)
+        return new and not weak(text.split(), q)
 
     for part in q.parts:
         picks = _units_for(part, ranked, q)
@@ -184,13 +189,34 @@ def answer(
                 # The unit only restates the question ("I went to the pottery workshop") or
                 # reacts to it ("That race sounds great!"): the next unit that scores nearly as
                 # well and says something new answers it.
-                for alt in ranked[1:6]:
+                nxt = _next_of(u, units)
+                for alt in [*nxt, *ranked[1:6]]:
                     alt_text = span_for(part, alt, q)
-                    if alt.score >= ECHO_FALLBACK * best.score and says(alt_text):
+                    bar = NEXT_FALLBACK if alt in nxt else ECHO_FALLBACK
+                    if alt.score >= bar * best.score and says(alt_text):
                         u, text = alt, alt_text
                         break
             ans.spans.append(_span(u, text))
     return ans
+
+
+def _in_window(u: Unit, q: Question) -> bool:
+    if q.window is None:
+        return False
+    day = u.ref.date() if isinstance(u.ref, datetime) else u.ref
+    return q.window[0] <= day <= q.window[1]
+
+
+def _next_of(u: Unit, units: list[Unit]) -> list[Unit]:
+    """What the same speaker says next in the same memory: after "I went to the council meeting
+    for adoption." comes what it was like."""
+    later = [
+        x
+        for x in units
+        if x.memory is u.memory and x.seq > u.seq and x.kind == u.kind and x.speaker == u.speaker
+    ]
+    nxt = min(later, key=lambda x: x.seq, default=None)
+    return [nxt] if nxt is not None and nxt.seq - u.seq < 10 and not nxt.text.endswith("?") else []
 
 
 def _units_for(part: Part, ranked: list[Unit], q: Question) -> list[Unit]:

@@ -124,7 +124,7 @@ _QUESTION_NOISE = (QUESTION_WORDS - {"ago", "last"}) | frozenset(
     (
         "tell know about remember any "
         "some ever please many much "
-        "does did do kind type sort "
+        "does did do kind type sort kinds types sorts "
         "time date day long often old "
         "get got going go like mention "
         "mentioned say said think "

@@ -147,15 +147,23 @@ _EVALUATIVE = frozenset(
         "sounds looks seems amazing awesome great nice cool fun lovely wonderful fantastic "
         "incredible beautiful tough hard sorry proud happy excited special good okay ok fine "
         "big small short huge new something anything everything things thing stuff way "
-        "woah whoa wow yay here's there's don't can't won't isn't"
+        "woah whoa wow yay here's there's don't can't won't isn't btw anyway yep nope"
     ).split()
 )
 
 
 _FEELING_Q = re.compile(
-    r"(?i)(?:feel|felt|feeling|feelings|emotion|emotions|describe|described|sentiment|"
-    r"reaction|react|reacted|think\s+of|thought\s+of|opinion|mood|like\s+about)"
+    r"(?i)\b(?:feel|felt|feeling|feelings|emotion|emotions|describe|described|sentiment|"
+    r"reaction|react|reacted|think\s+of|thought\s+of|opinion|mood|like\s+about)\b"
+    r"|\bhow(?:'s|\s+is|\s+was|\s+are|\s+were)\b.*\b(?:doing|going)\b"
 )
+
+
+def judges(text: str, q: Question) -> bool:
+    """Whether `text` answers a question of how something felt or went ("doing great!")."""
+    return bool(_FEELING_Q.search(q.text)) and any(
+        w.lower() in _EVALUATIVE or w.lower() in _FILLER for w in words(text)
+    )
 
 
 def weak(span: list[str], q: Question) -> bool:
@@ -205,7 +213,9 @@ _FOCUS = re.compile(
 
 # "What did you go to Rome for?": a purpose, said as "to <verb> ...".
 _FOR_Q = re.compile(r"(?i)^\s*(?:what|why)\b.*\bfor\s*\?*\s*$")
-_TO_VERB = re.compile(r"\bto\s+(?!(?:the|a|an|my|your|his|her|our|their|this|that|be)\b)([a-z][\w'-]+\b.*)")
+_TO_VERB = re.compile(
+    r"\bto\s+(?!(?:the|a|an|my|your|his|her|our|their|this|that|be)\b)([a-z][\w'-]+\b.*)"
+)
 
 
 def _purpose(text: str, q: Question, qset: set[str], qnames: set[str]) -> str:

@@ -45,6 +45,9 @@ class Question:
         return self.parts[0].kind
 
 
+_KINDS = frozenset("kind kinds type types sort sorts".split())
+
+
 def _kind(part: str) -> tuple[str, str]:
     q = part.lower().strip()
     first = q.split()[0] if q.split() else ""
@@ -89,7 +92,7 @@ def _kind(part: str) -> tuple[str, str]:
     )
     if (
         m
-        and m.group(1) not in STOP_WORDS | _AUX | {"kind", "type", "sort", "did", "do", "does"}
+        and m.group(1) not in STOP_WORDS | _AUX | _KINDS | {"did", "do", "does"}
         and not m.group(1).endswith("ed")  # "what inspired you": a verb, not a field
     ):
         return "field", m.group(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import re
 from datetime import datetime
 
 from mirix_app.agent.answer.lexicon import (
@@ -48,7 +49,7 @@ def score_units(
     """Each unit's score against the question, best first."""
     if not units:
         return []
-    stems_of = [set(content_stems(u.text, STOP_WORDS)) for u in units]
+    stems_of = [set(content_stems(_VOCATIVE.sub(" ", u.text), STOP_WORDS)) for u in units]
     context_of = [
         set(content_stems(f"{u.speaker} {u.memory.fields.get('actor', '')}", STOP_WORDS))
         for u in units
@@ -133,6 +134,14 @@ def score_units(
         if u.kind == "context":
             u.score *= 0.85
     return sorted(units, key=lambda u: (-u.score, u.rank))
+
+
+# The person spoken to ("Thanks, Maria!", "Hey Jon, ..."): a reply to them says nothing about them.
+_VOCATIVE = re.compile(
+    r",\s*[A-Z][a-z]+(?=\s*[!.?]*\s*$)|^[A-Z][a-z]+,(?=\s)"
+    r"|^(?i:hey|hi|hello|thanks|thank you|wow|oh|congrats|congratulations|yay|aw+|sorry|way to go)"
+    r"[,!]?\s+[A-Z][a-z]+\b"
+)
 
 
 def _asks(u: Unit) -> bool:
