@@ -49,7 +49,7 @@ def score_units(
     """Each unit's score against the question, best first."""
     if not units:
         return []
-    stems_of = [set(content_stems(_VOCATIVE.sub(" ", u.text), STOP_WORDS)) for u in units]
+    stems_of = [set(content_stems(strip_vocatives(u.text), STOP_WORDS)) for u in units]
     context_of = [
         set(content_stems(f"{u.speaker} {u.memory.fields.get('actor', '')}", STOP_WORDS))
         for u in units
@@ -98,6 +98,7 @@ def score_units(
     # was it?" - "A 5K charity run."): the reply answers the topic the question took up.
     before: dict[int, Unit] = {}
     incoming: dict[int, float] = {}
+    asked: dict[int, bool] = {}  # a question comes right before, maybe past a line of filler
     by_memory: dict[str, list[Unit]] = {}
     for u in units:
         if u.kind != "caption":
@@ -106,8 +107,11 @@ def score_units(
         group.sort(key=lambda x: x.seq)
         for a, b in itertools.pairwise(group):
             before[id(b)] = a
-            passed = THROUGH * incoming.get(id(a), 0.0) if _asks(a) else 0.0
+            # A question, or a line that says nothing ("Thanks, Mel."), passes the topic on.
+            through = _asks(a) or not _novelty(a.text, q, qnames)
+            passed = THROUGH * incoming.get(id(a), 0.0) if through else 0.0
             incoming[id(b)] = max(a.overlap, passed)
+            asked[id(b)] = _asks(a) or (through and asked.get(id(a), False))
     for u in units:
         cue = 1.0 if _has_cue(q.kind, u, head, q) else 0.0
         novel = _novelty(u.text, q, qnames)
@@ -115,7 +119,7 @@ def score_units(
         carried = 0.0
         if prev is not None and novel:
             # What a question in the memories asks, the line after it answers.
-            w = QUESTION_CARRY if _asks(prev) else CARRY
+            w = QUESTION_CARRY if asked[id(u)] else CARRY
             carried = w * max(0.0, incoming[id(u)] - u.overlap)
         u.score = (
             0.5 * u.overlap
@@ -137,11 +141,20 @@ def score_units(
 
 
 # The person spoken to ("Thanks, Maria!", "Hey Jon, ..."): a reply to them says nothing about them.
-_VOCATIVE = re.compile(
-    r",\s*[A-Z][a-z]+(?=\s*[!.?]*\s*$)|^[A-Z][a-z]+,(?=\s)"
-    r"|^(?i:hey|hi|hello|thanks|thank you|wow|oh|congrats|congratulations|yay|aw+|sorry|way to go)"
-    r"[,!]?\s+[A-Z][a-z]+\b"
+_VOCATIVES = (
+    re.compile(r",\s*[A-Z][a-z]+(?=\s*[!.?]*\s*$)"),
+    re.compile(
+        r"^(?i:hey|hi|hello|thanks|thank you|wow|woah|oh|congrats|congratulations|yay|aw+|sorry)"
+        r"[,!]?\s+[A-Z][a-z]+\b"
+    ),
+    re.compile(r"^[A-Z][a-z]+,(?=\s)"),
 )
+
+
+def strip_vocatives(text: str) -> str:
+    for pat in _VOCATIVES:
+        text = pat.sub(" ", text)
+    return text
 
 
 def _asks(u: Unit) -> bool:
@@ -153,7 +166,7 @@ def _novelty(text: str, q: Question, qnames: set[str]) -> int:
     new, while "That's great, Caroline!" only echoes it."""
     qset = set(q.stems)
     n = 0
-    for w in words(text):
+    for w in words(strip_vocatives(text)):
         lw = w.lower()
         if len(lw) < 3 or lw in STOP_WORDS or lw in _FILLER or lw in _LEAD or lw in qnames:
             continue
