@@ -241,7 +241,7 @@ _FILLER = frozenset(
         "there's let's great really just so very thanks awesome cool glad wow hey "
         "yeah totally definitely pretty super now also too actually finally "
         "recently lately always still even some much lot lots stuff omg haha lol "
-        "yes no oh well"
+        "yes no oh well yep yup nope btw anyway okay ok"
     ).split()
 )
 

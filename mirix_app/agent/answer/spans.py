@@ -9,6 +9,7 @@ from mirix_app.agent.answer.lexicon import (
     _AUX,
     _CALENDAR,
     _DURATION,
+    _FILLER,
     _NAME,
     _NOT_NAMES,
     _NUMBER,
@@ -50,7 +51,8 @@ def _has_cue(kind: str, u: Unit, head: str, q: Question | None = None) -> bool:
         if _ROLE.search(t) or _HANDLE_ACTS.search(t):
             return True
         t = u.value if u.kind == "field" and u.value else t
-        return bool(_names(t, set()) or _RELATION.search(t))
+        asked = {n.lower() for n in q.names} if q is not None else set()
+        return bool(_names(t, asked, _lower_words(q)) or _RELATION.search(t))
     if kind == "where":
         return bool(
             _PLACE.search(t) or _PLACE_NOUN.search(t) or _ADDRESS.search(t) or _ROOM.search(t)
@@ -62,7 +64,14 @@ def _has_cue(kind: str, u: Unit, head: str, q: Question | None = None) -> bool:
     return False
 
 
-def _names(text: str, exclude: set[str]) -> list[str]:
+_NAMED_PLACE = re.compile(r"(?:\s+[a-z]+)?,\s+([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*)")
+
+
+def _names(
+    text: str, exclude: set[str], common: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
+    """Capitalised names in `text`; a first word of a sentence that `common` holds in lower case
+    ("Domestic abuse is horrible." after "victims of domestic abuse") is none."""
     out: list[str] = []
     for m in _NAME.finditer(text):
         name = m.group(1)
@@ -75,13 +84,21 @@ def _names(text: str, exclude: set[str]) -> list[str]:
         at_start = m.start() == 0 or text[: m.start()].rstrip().endswith((".", "!", "?"))
         if at_start and " " not in name and not text[m.end() :].startswith((" ", ",")):
             continue  # "Read 'Your trip'": a capitalised first word alone is no name
-        if at_start and " " not in name and name.lower() in STOP_WORDS | _NOT_NAMES:
+        if at_start and " " not in name and name.lower() in STOP_WORDS | _NOT_NAMES | _FILLER:
             continue
+        if at_start and name.split()[0].lower() in common:
+            continue
+        if at_start and " " not in name and text[m.end() :].startswith(","):
+            continue  # "Oof, ..." or "John, ...": a cry or the person spoken to
         if name.lower() in exclude or name.split()[0].lower() in exclude:
             continue
         if name not in out:
             out.append(name)
     return out
+
+
+def _lower_words(q: Question | None) -> set[str]:
+    return {w for w in _WORD.findall(q.text) if w.islower()} if q is not None else set()
 
 
 _TYPED_VALUES = {
@@ -203,7 +220,7 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
             return role
         if u.kind == "field" and u.value:
             t = u.value  # "From: Marta Silva <...>": the name is in the value
-        names = _names(t, {n.lower() for n in q.names} | {u.speaker.lower()})
+        names = _names(t, {n.lower() for n in q.names} | {u.speaker.lower()}, _lower_words(q))
         people = [n for n in names if not _ORG.search(n)] or names
         # "Okafor" inside "Dr. Amara Okafor" is the same person.
         people = [
@@ -234,6 +251,9 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
         for pat in (_PLACE, _PLACE_NOUN):
             for m in pat.finditer(t):
                 place = m.group(1)
+                named = _NAMED_PLACE.match(t, m.end())
+                if pat is _PLACE_NOUN and named:
+                    place = named.group(1)  # "in my home country, Sweden"
                 if place.split()[-1].lower() in _CALENDAR or place.lower() in {
                     n.lower() for n in q.names
                 }:
