@@ -8,7 +8,7 @@ from datetime import date, datetime
 from mirix_app.agent.answer.lexicon import _SENDER_KEYS, _SENDER_Q, _trim
 from mirix_app.agent.answer.phrase import judges, weak
 from mirix_app.agent.answer.question import Part, Question, analyze
-from mirix_app.agent.answer.scoring import _novelty, score_units
+from mirix_app.agent.answer.scoring import _asks, _novelty, in_window, score_units
 from mirix_app.agent.answer.spans import (
     _ADDRESS,
     _ROOM,
@@ -131,7 +131,7 @@ def answer(
     ans.confidence = best.score
     top = ranked[:8]
     # A memory of the very days a dated question names ("on 7 July") holds that part of it.
-    held = DATE_HELD if q.window is not None and any(_in_window(u, q) for u in top[:3]) else 0.0
+    held = DATE_HELD if q.window is not None and any(in_window(u, q) for u in top[:3]) else 0.0
     if (
         max(u.overlap for u in top) + held < MIN_OVERLAP
         and max(u.similarity for u in top) < MIN_SIMILARITY
@@ -200,13 +200,6 @@ def answer(
     return ans
 
 
-def _in_window(u: Unit, q: Question) -> bool:
-    if q.window is None:
-        return False
-    day = u.ref.date() if isinstance(u.ref, datetime) else u.ref
-    return q.window[0] <= day <= q.window[1]
-
-
 def _next_of(u: Unit, units: list[Unit]) -> list[Unit]:
     """What the same speaker says next in the same memory: after "I went to the council meeting
     for adoption." comes what it was like."""
@@ -216,7 +209,7 @@ def _next_of(u: Unit, units: list[Unit]) -> list[Unit]:
         if x.memory is u.memory and x.seq > u.seq and x.kind == u.kind and x.speaker == u.speaker
     ]
     nxt = min(later, key=lambda x: x.seq, default=None)
-    return [nxt] if nxt is not None and nxt.seq - u.seq < 10 and not nxt.text.endswith("?") else []
+    return [nxt] if nxt is not None and nxt.seq - u.seq < 10 and not _asks(nxt) else []
 
 
 def _units_for(part: Part, ranked: list[Unit], q: Question) -> list[Unit]:

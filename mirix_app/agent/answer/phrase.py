@@ -74,14 +74,14 @@ def _window(text: str, q: Question) -> str:
         ]
         if quoted:
             return quoted[0]
-    purpose = _purpose(text, q, qset, qnames) if _FOR_Q.search(q.text) else ""
-    if purpose:
+    for_q, why = bool(_FOR_Q.search(q.text)), bool(_WHY.search(q.text))
+    purpose = _purpose(text, q, qset, qnames) if for_q or why else ""
+    if for_q and purpose:
         return purpose
-    if _WHY.search(q.text):
+    if why:
         m = re.search(r"(?i)\b(?:because|since|so that|in order to|'?cause)\b\s+(.+)", text)
         if m:
             return _trim(_cut(m.group(1)), 12)
-        purpose = _purpose(text, q, qset, qnames)
         if purpose:
             return purpose
         clause = max(_clauses(text), key=lambda c: sum(map(_substantive, words(c))), default="")

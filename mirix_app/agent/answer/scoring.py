@@ -103,18 +103,19 @@ def score_units(
     for u in units:
         if u.kind != "caption":
             by_memory.setdefault(u.memory.id, []).append(u)
+    novelty = {id(u): _novelty(u.text, q, qnames) for u in units}
     for group in by_memory.values():
         group.sort(key=lambda x: x.seq)
         for a, b in itertools.pairwise(group):
             before[id(b)] = a
             # A question, or a line that says nothing ("Thanks, Mel."), passes the topic on.
-            through = _asks(a) or not _novelty(a.text, q, qnames)
+            through = _asks(a) or not novelty[id(a)]
             passed = THROUGH * incoming.get(id(a), 0.0) if through else 0.0
             incoming[id(b)] = max(a.overlap, passed)
             asked[id(b)] = _asks(a) or (through and asked.get(id(a), False))
     for u in units:
         cue = 1.0 if _has_cue(q.kind, u, head, q) else 0.0
-        novel = _novelty(u.text, q, qnames)
+        novel = novelty[id(u)]
         prev = before.get(id(u))
         carried = 0.0
         if prev is not None and novel:
@@ -129,11 +130,9 @@ def score_units(
             + carried
             + 0.05 / (1 + u.rank)
         )
-        if q.window is not None:
-            first, last = q.window
-            day = u.ref.date() if isinstance(u.ref, datetime) else u.ref
-            u.score += DATED if first <= day <= last else 0.0
-        if u.text.rstrip().endswith("?"):  # a question is rarely its own answer
+        if in_window(u, q):
+            u.score += DATED
+        if _asks(u):  # a question is rarely its own answer
             u.score *= 0.55
         if u.kind == "context":
             u.score *= 0.85
@@ -155,6 +154,14 @@ def strip_vocatives(text: str) -> str:
     for pat in _VOCATIVES:
         text = pat.sub(" ", text)
     return text
+
+
+def in_window(u: Unit, q: Question) -> bool:
+    """Whether the unit's memory is of the days a dated question names."""
+    if q.window is None:
+        return False
+    day = u.ref.date() if isinstance(u.ref, datetime) else u.ref
+    return q.window[0] <= day <= q.window[1]
 
 
 def _asks(u: Unit) -> bool:
