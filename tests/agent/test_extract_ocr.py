@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.tools import require_tools
 
 FIXTURE = Path(__file__).with_name("extract_ocr_screens.json")
 BENCH = Path(__file__).parents[1] / "bench"
@@ -24,8 +25,7 @@ SCREENS = ["mail_flight", "slack_platform", "calendar_week", "browser_pr"]
 
 @pytest.mark.slow
 def test_fresh_ocr_gives_the_same_extraction() -> None:
-    if shutil.which("tesseract") is None or shutil.which("Xvfb") is None:
-        pytest.skip("needs tesseract and Xvfb")
+    require_tools("tesseract", "Xvfb")
     sys.path.insert(0, str(BENCH))
     import bench_extract
     from screen_qa_data import SCREENS as ALL

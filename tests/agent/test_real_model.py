@@ -15,6 +15,7 @@ from mirix_app.agent.pipeline import Pipeline
 from mirix_app.agent.settings import AgentSettings
 from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.types import MemoryType
+from tests.tools import unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +80,7 @@ def test_bench_quick_runs() -> None:
     from locomo_data import locomo_path
 
     if locomo_path() is None:
-        pytest.skip("LoCoMo dev split not found beside the checkout; set MIRIX_LOCOMO")
+        unavailable("the LoCoMo dev split", "set MIRIX_LOCOMO")
     script = bench / "bench_agent.py"
     out = subprocess.run(
         [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=420

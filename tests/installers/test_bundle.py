@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from mirix_app import __version__
+from tests.tools import require_tools
 
 pytestmark = [
     pytest.mark.slow,
@@ -189,8 +190,7 @@ def _free_display() -> int:
 
 @pytest.fixture
 def xvfb() -> Iterator[str]:
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    require_tools("Xvfb")
     for _ in range(5):
         n = _free_display()
         proc = subprocess.Popen(
@@ -351,8 +351,7 @@ def test_desktop_app_shows_its_window_on_x(bundle: Path, env: dict[str, str], xv
 
 # ------------------------------------------------------------------------------ packages
 def test_deb_package_from_the_bundle(bundle: Path, tmp_path: Path) -> None:
-    if shutil.which("dpkg-deb") is None:
-        pytest.skip("dpkg-deb is not installed")
+    require_tools("dpkg-deb")
     out = subprocess.run(
         [str(ROOT / "installers" / "linux" / "build_deb.sh"), str(tmp_path / "out")],
         env=dict(os.environ, MIRIX_DIST=str(DIST), MIRIX_DEB_COMPRESS="gzip", MIRIX_DEB_LEVEL="1"),

@@ -18,6 +18,7 @@ from mirix_app.ui.app import MirixApp
 from mirix_app.ui.services import Services
 from mirix_app.ui.single import SingleInstance, send_to_running, server_name
 from mirix_app.ui.tray import Tray
+from tests.tools import require_tools
 
 TIMEOUT = 10_000
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,10 +148,8 @@ print("available", QSystemTrayIcon.isSystemTrayAvailable(), "shown", ok, tray.ic
 @pytest.mark.xvfb
 def test_tray_on_a_real_tray_host(tmp_path: Path) -> None:
     """On Xvfb with Debian's trayer as the tray host, the icon really shows and the menu works."""
-    import shutil
 
-    if not (shutil.which("Xvfb") and shutil.which("trayer")):
-        pytest.skip("needs Xvfb and trayer (apt-get install xvfb trayer)")
+    require_tools("Xvfb", "trayer")
     display = f":{90 + os.getpid() % 500}"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}

@@ -4,12 +4,13 @@ real capture, the real model, a 5k store) and prints both tables with every row.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.tools import require_tools, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "tests" / "bench" / "bench_ui.py"
@@ -35,13 +36,12 @@ KEY_ROWS = [
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_bench_ui_quick_prints_the_tables(tmp_path: Path) -> None:
-    if shutil.which("Xvfb") is None or shutil.which("tesseract") is None:
-        pytest.skip("needs Xvfb and tesseract")
+    require_tools("Xvfb", "tesseract")
     sys.path.insert(0, str(ROOT / "tests" / "bench"))
     from locomo_data import locomo_path
 
     if locomo_path() is None:
-        pytest.skip("LoCoMo data not found (set MIRIX_LOCOMO)")
+        unavailable("the LoCoMo dev split", "set MIRIX_LOCOMO")
     env = {**os.environ, "MIRIX_HOME": str(tmp_path / "home"), "TMPDIR": str(tmp_path)}
     env.pop("DISPLAY", None)  # the bench starts its own Xvfb
     proc = subprocess.run(

@@ -21,6 +21,7 @@ from mirix_app.runtime import (
     lower_thread_priority,
     malloc_trim,
 )
+from tests.tools import unavailable
 
 WAIT = 10.0
 
@@ -335,7 +336,7 @@ def test_the_embedder_unloads_when_idle_and_loads_again_on_use() -> None:
     try:
         first = e.embed_one("the quarterly report")
     except Exception as err:  # the model packages are not installed
-        pytest.skip(f"embedder unavailable: {err}")
+        unavailable(f"the embedder ({type(err).__name__}: {err})")
     assert e.loaded
     assert not e.unload_if_idle(3600)  # just used
     assert e.unload_if_idle(0) and not e.loaded
@@ -408,7 +409,6 @@ def test_the_vector_helper_stops_when_idle_and_the_next_search_starts_it(tmp_pat
     from mirix_app.memory.types import MemoryType
     from mirix_app.memory.vectors import VectorIndex
 
-    pytest.importorskip("chromadb")
     index = VectorIndex(VectorSettings(mode="process"), tmp_path / "vectors", Embedder())
     try:
         v = np.zeros(384, dtype=np.float32)
@@ -441,7 +441,7 @@ def test_new_inbox_rows_from_capture_wake_the_agent_no_timer(services: Any) -> N
         services.agent = agent = adapters.make_agent(services)
         capture = adapters.make_capture(services)
     except Exception as e:
-        pytest.skip(f"agent or capture unavailable: {e}")
+        unavailable(f"the agent or capture ({type(e).__name__}: {e})")
     rec = Recorder()
     services.runtime.events.subscribe(rec)
     try:

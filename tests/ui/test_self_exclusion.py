@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from mirix_app.capture.windows import OWN_WINDOWS, OwnWindows, WindowInfo, is_own
+from tests.tools import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("self_exclusion_driver.py")
@@ -80,8 +80,7 @@ def test_the_real_app_never_captures_its_own_windows(
     """The real GUI on Xvfb with capture on: main window, quick search, tray menu and a dialog
     open beside another app's window. Its own capture (same process: pid and class) and a
     capture from another process (class) read the other window and nothing of ours."""
-    if not (shutil.which("Xvfb") and shutil.which("tesseract")):
-        pytest.skip("needs Xvfb and tesseract")
+    require_tools("Xvfb", "tesseract")
     sys.path.insert(0, str(ROOT))
     from tests.capture.conftest import QtWindows, start_xvfb
 

@@ -17,6 +17,7 @@ from mirix_app.memory.types import MemoryType
 from mirix_app.runtime import BackgroundPriority
 from mirix_app.ui.services import Services
 from mirix_app.ui.workers import INTERACTIVE, Runner
+from tests.tools import unavailable
 
 TIMEOUT = 15_000
 
@@ -239,7 +240,7 @@ def test_agent_runs_in_background_and_leaves_no_connections_open(
     try:
         agent = adapters.make_agent(services)
     except Exception as e:
-        pytest.skip(f"agent unavailable: {e}")
+        unavailable(f"the agent ({type(e).__name__}: {e})")
     before = len(services.core.store._all)
     try:
         for i in range(10):

@@ -131,7 +131,7 @@ _QUESTION_NOISE = (QUESTION_WORDS - {"ago", "last"}) | frozenset(
         "thing things happen happened "
         "recently there been being "
         "should must also other one "
-        "ones us am s"
+        "ones us am s number numbers"
     ).split()
 )
 
