@@ -129,7 +129,9 @@ class LightReader:
             cid = self.ids.get(COLLECTION_PREFIX + mtype.value)
             if cid is None:  # never written: empty, as VectorIndex finds it
                 continue
-            res = self.bindings.query(cid, None, emb, n, None, None, ["distances"], TENANT, DATABASE)
+            res = self.bindings.query(
+                cid, None, emb, n, None, None, ["distances"], TENANT, DATABASE
+            )
             if not res.ids:
                 continue
             hits.extend(
