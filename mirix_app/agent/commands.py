@@ -49,6 +49,12 @@ def _open(role: str = "chat") -> tuple[Any, Any]:
     return core, make_model(ModelSettings.for_role(core.settings, role))
 
 
+def _chat_model(core: Any) -> Any:
+    from mirix_app.agent.settings import ModelSettings, make_model
+
+    return make_model(ModelSettings.for_role(core.settings, "chat"))
+
+
 def _print_citations(reply: Any) -> None:
     if reply.citations:
         print("\nsources:")
@@ -73,9 +79,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     reply = None if args.local else _ask_running_app(request)
     if reply is None:
         from mirix_app.agent.chat import ChatAgent
+        from mirix_app.memory.core import MemoryCore
 
-        core, model = _open()
+        # One question, then exit: the embedder warms up while SQLite opens, and vector reads
+        # skip importing chromadb. "off" needs no model; otherwise the model object only reads
+        # its cached capability result and loads when it is asked to phrase.
+        core = MemoryCore.open(one_shot=True)
         try:
+            model = None if mode == "off" else _chat_model(core)
             agent = ChatAgent(core, model, mode=mode)
             answer = agent.ask(args.question, remember=not args.no_remember)
             if args.json:

@@ -63,8 +63,16 @@ class MemoryCore:
         embedder: Embedder | None = None,
         repair: bool = True,
         passphrase: str | None = None,
+        one_shot: bool = False,
     ) -> None:
+        """`one_shot` (a command that answers once and exits): the embedder loads in a thread
+        meanwhile, and vector queries read a snapshot of the index without importing chromadb
+        (memory/vectors_light.py) until this process writes."""
         self.paths = paths.ensure()
+        self.embedder = embedder or shared_embedder()
+        if one_shot and not self.embedder.loaded:
+            # ONNX session creation releases the GIL: it overlaps opening SQLite and BM25.
+            threading.Thread(target=self._warm_embedder, name="mirix-embedder", daemon=True).start()
         self.settings = settings or Settings.load(paths)
         st = self.settings.storage
         master = open_data_key(paths, passphrase)
@@ -76,13 +84,26 @@ class MemoryCore:
             secrets=self.secrets,
             max_text_bytes=st.max_text_bytes,
         )
-        self.embedder = embedder or shared_embedder()
-        self.vectors = VectorIndex(self.settings.vectors, paths.vectors, self.embedder)
+        self.vectors: VectorIndex
+        if one_shot:
+            from mirix_app.memory.vectors_light import ReadFirstVectorIndex
+
+            self.vectors = ReadFirstVectorIndex(
+                self.settings.vectors, paths.vectors, self.embedder, paths.cache
+            )
+        else:
+            self.vectors = VectorIndex(self.settings.vectors, paths.vectors, self.embedder)
         self.inbox = Inbox(self.store)
         self._sync_lock = threading.Lock()
         if repair and self.store.outbox_size():
             log.info("repairing the vector index: %d pending change(s)", self.store.outbox_size())
             self.sync_vectors()
+
+    def _warm_embedder(self) -> None:
+        try:
+            self.embedder.load()
+        except Exception as e:  # the first embed raises it again, where it can be reported
+            log.info("embedder warm-up failed (%s)", type(e).__name__)
 
     @classmethod
     def open(cls, paths: Paths | None = None, **kw: Any) -> MemoryCore:

@@ -1,7 +1,7 @@
 """Answer quality and latency: LoCoMo QA on the dev split, every answering system in one run.
 
     .venv/bin/python tests/bench/bench_answers.py [--quick] [--model-sample N] [--model FILE.gguf]
-        [--skip-latency]
+        [--skip-latency] [--latency-only] [--compare-with DIR]
 
 Systems (same memories, same retrieval):
   (a) generative   today's path before evidence-first: the retrieved memories in a prompt, the
@@ -212,26 +212,33 @@ def run_latency(args: argparse.Namespace, tmp: Path) -> None:
         ingest.ingest(core, LOCOMO, conversation=cid)
     questions = [q["question"] for q in data[0]["qa"] if q.get("category") in CATS]
     questions = random.Random(args.seed).sample(questions, 5 if args.quick else 15)
-    mirix = [sys.executable, "-m", "mirix_app.cli"]
+    checkouts = [("ours", ROOT)]
+    if args.compare_with:
+        checkouts.append(("baseline", Path(args.compare_with).resolve()))
+    ask = [sys.executable, "-m", "mirix_app.cli", "ask", "--no-remember", "--json", "--local"]
     rows = []
     for label, mode in (("extractive (no model)", "off"), ("with SmolLM2 phrasing", "phrase")):
-        times = []
-        for question in questions:
-            t = time.perf_counter()
-            r = subprocess.run(
-                [*mirix, "ask", "--no-remember", "--json", "--mode", mode, question],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            times.append(time.perf_counter() - t)
-            if r.returncode != 0:
-                raise SystemExit(f"mirix ask failed: {r.stderr[-500:]}")
-        rows.append([label, len(times), statistics.median(times), _p95(times)])
+        for name, checkout in checkouts:
+            # Each checkout's own code, same store, same questions, interleaved per question.
+            times = []
+            for question in questions:
+                t = time.perf_counter()
+                r = subprocess.run(
+                    [*ask, "--mode", mode, question],
+                    env=dict(env, PYTHONPATH=str(checkout)),
+                    cwd=checkout,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                times.append(time.perf_counter() - t)
+                if r.returncode != 0:
+                    raise SystemExit(f"mirix ask ({name}) failed: {r.stderr[-500:]}")
+            rows.append([label, name, len(times), statistics.median(times), _p95(times)])
     table(
-        f"`mirix ask` wall time, process start included ({os.cpu_count()} cores, {cid}, seconds)",
-        ["path", "questions", "p50", "p95"],
+        f"`mirix ask` wall time, process start included ({os.cpu_count()} cores, {cid}, "
+        f"load {os.getloadavg()[0]:.2f}, seconds)",
+        ["path", "code", "questions", "p50", "p95"],
         rows,
     )
 
@@ -244,12 +251,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="another GGUF to evaluate as system (e)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--latency-only", action="store_true", help="skip LoCoMo QA")
+    ap.add_argument(
+        "--compare-with",
+        metavar="DIR",
+        help="another checkout (git worktree add /tmp/base main) timed beside this one",
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.conversations, args.model_sample = 1, 5
     with tempfile.TemporaryDirectory(prefix="mirix-bench-answers-") as d:
         os.environ["MIRIX_HOME"] = str(Path(d) / "home")
-        run_locomo(args, Path(d))
+        if not args.latency_only:
+            run_locomo(args, Path(d))
         if not args.skip_latency:
             run_latency(args, Path(d))
     return 0
