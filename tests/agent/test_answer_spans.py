@@ -252,3 +252,44 @@ def test_a_number_key_is_part_of_the_field_not_a_word_to_cover() -> None:
     got = answer("What is the flight number of my return flight?", [mail])
     assert got.found
     assert "SN 487" in got.short
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "expected"),
+    [
+        (
+            "Why did Priya start volunteering at the library?",
+            "I started volunteering at the library in March. "
+            "The kids there had nobody to read with after school.",
+            "nobody to read with",
+        ),
+        (
+            "How did Omar feel about the night shift at the bakery?",
+            "I worked the night shift at the bakery all winter. "
+            "Honestly it left me exhausted and lonely.",
+            "exhausted and lonely",
+        ),
+    ],
+)
+def test_an_account_is_told_by_the_sentence_after_the_one_that_sets_the_scene(
+    question: str, said: str, expected: str
+) -> None:
+    speaker = analyze(question).names[0]
+    got = answer(question, [turn(speaker, said, "2024-04-02T18:00:00Z")])
+    assert got.found
+    assert expected in got.short
+
+
+def test_a_thing_asked_for_stays_in_the_sentence_that_names_it() -> None:
+    """'What kind of flooring' is a thing, not an account: the scene-setting turn holds it."""
+    got = answer(
+        "What kind of flooring is Jo looking for in the studio?",
+        [
+            turn(
+                "Jo",
+                "For the studio I'm looking for Marley flooring. It's tough and easy to clean.",
+                "2024-04-02T18:00:00Z",
+            )
+        ],
+    )
+    assert "Marley" in got.short

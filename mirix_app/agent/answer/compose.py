@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from mirix_app.agent.answer.lexicon import _SENDER_KEYS, _SENDER_Q, _trim
+from mirix_app.agent.answer.lexicon import _SENDER_KEYS, _SENDER_Q, _matches, _trim, content_stems
 from mirix_app.agent.answer.phrase import judges, weak
 from mirix_app.agent.answer.question import Part, Question, analyze
-from mirix_app.agent.answer.scoring import _asks, _novelty, in_window, score_units
+from mirix_app.agent.answer.scoring import _asks, _novelty, in_window, score_units, strip_vocatives
 from mirix_app.agent.answer.spans import (
     _ADDRESS,
     _ROOM,
@@ -24,7 +25,7 @@ from mirix_app.agent.extract.times import (
     find_times,
     format_day,
 )
-from mirix_app.memory.types import Memory, MemoryType
+from mirix_app.memory.types import STOP_WORDS, Memory, MemoryType
 
 
 @dataclass
@@ -99,6 +100,13 @@ class Answer:
         return [s.support for s in self.spans] + list(self.steps)
 
 
+# A question that asks for an account (why, how it went, what was said or felt), not a thing.
+_ACCOUNT = re.compile(
+    r"(?i)^(?:why\b|how\s+(?!many|much|long|often|old|far|big)\w+|what\s+(?:inspired|motivated|"
+    r"sparked|led|made|caused|happened)\b)|\b(?:say|said|think|thinks|learn|learned|realize|realized|"
+    r"take away|discussed|feel|felt|mean|means|symbolize|symbolizes|represent|represents|appreciate|"
+    r"believe|believes|describe|handle|handled)\b"
+)
 ECHO_FALLBACK = 0.7  # how close the unit that says something new must score
 NEXT_FALLBACK = 0.5  # the same, for what the speaker says right after
 MIN_OVERLAP = 0.34
@@ -181,11 +189,26 @@ def answer(
         new = bool(_novelty(text, q, qnames)) or judges(text, q)
         return new and not weak(text.split(), q)
 
+    def restates(u: Unit) -> bool:
+        """A turn that only sets the scene of an account ("I visited a veteran's hospital"):
+        what the question asks about it the speaker says next."""
+        if not u.speaker or q.kind != "what" or not _ACCOUNT.search(q.text):
+            return False
+        qset = set(q.stems)
+        held = sum(
+            1 for x in set(content_stems(strip_vocatives(u.text), STOP_WORDS)) if _matches(x, qset)
+        )
+        return held >= 2 and _novelty(u.text, q, qnames) <= held
+
     for part in q.parts:
         picks = _units_for(part, ranked, q)
         for u in picks:
             text = span_for(part, u, q)
-            if part.kind in ("what", "field") and u.kind != "field" and not says(text):
+            if (
+                part.kind in ("what", "field")
+                and u.kind != "field"
+                and (not says(text) or restates(u))
+            ):
                 # The unit only restates the question ("I went to the pottery workshop") or
                 # reacts to it ("That race sounds great!"): the next unit that scores nearly as
                 # well and says something new answers it.
