@@ -293,3 +293,9 @@ def test_a_thing_asked_for_stays_in_the_sentence_that_names_it() -> None:
         ],
     )
     assert "Marley" in got.short
+
+
+def test_how_to_inside_a_when_question_is_what_was_made_not_steps() -> None:
+    assert analyze("When did Rui record a video on how to fix a puncture?").kind == "when"
+    assert analyze("How to fix a puncture?").kind == "steps"
+    assert analyze("How do I rotate the staging credentials?").kind == "steps"

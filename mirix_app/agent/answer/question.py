@@ -65,12 +65,16 @@ def _kind(part: str) -> tuple[str, str]:
         return "duration", ""
     if re.search(r"\bwhat time\b|\bat what time\b", q):
         return "time", ""
+    wh = re.search(r"\b(?:what|which|who|whom|whose|where|why|how|when)\b", q)
+    # "When did she make a video on how to style ...": the 'how to' is what was made.
+    how_to = r"\bhow to\b|" if wh is None or wh.group(0) in ("how", "what", "which") else ""
     if re.search(
-        r"\bhow (?:do|did|can|should|would|could) (?:i|we|you|one)\b|\bhow to\b|\bsteps?\b|\bprocedure\b|\binstructions?\b",
+        r"\bhow (?:do|did|can|should|would|could) (?:i|we|you|one)\b|"
+        + how_to
+        + r"\bsteps?\b|\bprocedure\b|\binstructions?\b",
         q,
     ) and not re.search(r"\bhow (?:do|did) (?:i|you) (?:feel|like|know|meet)\b", q):
         return "steps", ""
-    wh = re.search(r"\b(?:what|which|who|whom|whose|where|why|how|when)\b", q)
     # "Who supports her when she ...": a 'when' after another question word is a condition.
     if (wh and wh.group(0) == "when") or re.search(
         r"\bwhat (?:date|day|year|month)\b|\bwhich (?:date|day|year|month)\b", q
