@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.tools import require_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "tests" / "bench" / "bench_screen_qa.py"
@@ -20,8 +21,7 @@ BENCH = ROOT / "tests" / "bench" / "bench_screen_qa.py"
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_bench_screen_qa_quick_prints_the_table(tmp_path: Path) -> None:
-    if shutil.which("Xvfb") is None or shutil.which("tesseract") is None:
-        pytest.skip("needs Xvfb and tesseract")
+    require_tools("Xvfb", "tesseract")
     out_json = tmp_path / "screen_qa.json"
     env = {**os.environ, "MIRIX_HOME": str(tmp_path / "home"), "TMPDIR": str(tmp_path)}
     env.pop("DISPLAY", None)  # the bench starts its own Xvfb

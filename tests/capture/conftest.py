@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.tools import require_tools
 
 HERE = Path(__file__).parent
 SCREEN = (1920, 1080)
@@ -30,8 +31,7 @@ def start_xvfb(
     width: int = SCREEN[0], height: int = SCREEN[1]
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Xvfb on a free display; the screen saver is off so idle time never blanks it."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    require_tools("Xvfb")
     for _ in range(5):
         n = _free_display()
         proc = subprocess.Popen(

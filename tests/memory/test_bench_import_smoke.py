@@ -13,11 +13,13 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 from locomo_data import locomo_path  # noqa: E402
 
+from tests.tools import unavailable  # noqa: E402
+
 
 @pytest.mark.slow
 def test_bench_import_quick() -> None:
     if locomo_path() is None:
-        pytest.skip("LoCoMo dev split not found beside the checkout; set MIRIX_LOCOMO")
+        unavailable("the LoCoMo dev split", "set MIRIX_LOCOMO")
     r = subprocess.run(
         [sys.executable, str(BENCH / "bench_import.py"), "--quick"],
         capture_output=True,

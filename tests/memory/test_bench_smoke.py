@@ -14,12 +14,14 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
 from locomo_data import locomo_path  # noqa: E402
 
+from tests.tools import unavailable  # noqa: E402
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", ["bench_locomo.py", "bench_memory_speed.py", "bench_scale.py"])
 def test_memory_bench_quick(script: str) -> None:
     if locomo_path() is None:
-        pytest.skip("LoCoMo dev split not found beside the checkout; set MIRIX_LOCOMO")
+        unavailable("the LoCoMo dev split", "set MIRIX_LOCOMO")
     r = subprocess.run(
         [sys.executable, str(BENCH / script), "--quick"],
         capture_output=True,

