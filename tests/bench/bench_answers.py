@@ -212,16 +212,18 @@ def run_latency(args: argparse.Namespace, tmp: Path) -> None:
         ingest.ingest(core, LOCOMO, conversation=cid)
     questions = [q["question"] for q in data[0]["qa"] if q.get("category") in CATS]
     questions = random.Random(args.seed).sample(questions, 5 if args.quick else 15)
+    load_before = os.getloadavg()[0]  # before the runs; after includes their own load
     checkouts = [("ours", ROOT)]
     if args.compare_with:
         checkouts.append(("baseline", Path(args.compare_with).resolve()))
     ask = [sys.executable, "-m", "mirix_app.cli", "ask", "--no-remember", "--json", "--local"]
     rows = []
     for label, mode in (("extractive (no model)", "off"), ("with SmolLM2 phrasing", "phrase")):
-        for name, checkout in checkouts:
-            # Each checkout's own code, same store, same questions, interleaved per question.
-            times = []
-            for question in questions:
+        # Each checkout's own code, same store, same questions; interleaved per question so a
+        # change in the machine's load falls on both.
+        times: dict[str, list[float]] = {name: [] for name, _ in checkouts}
+        for question in questions:
+            for name, checkout in checkouts:
                 t = time.perf_counter()
                 r = subprocess.run(
                     [*ask, "--mode", mode, question],
@@ -231,13 +233,14 @@ def run_latency(args: argparse.Namespace, tmp: Path) -> None:
                     text=True,
                     timeout=120,
                 )
-                times.append(time.perf_counter() - t)
+                times[name].append(time.perf_counter() - t)
                 if r.returncode != 0:
                     raise SystemExit(f"mirix ask ({name}) failed: {r.stderr[-500:]}")
-            rows.append([label, name, len(times), statistics.median(times), _p95(times)])
+        for name, v in times.items():
+            rows.append([label, name, len(v), statistics.median(v), _p95(v)])
     table(
         f"`mirix ask` wall time, process start included ({os.cpu_count()} cores, {cid}, "
-        f"load {os.getloadavg()[0]:.2f}, seconds)",
+        f"load {load_before:.2f} before, {os.getloadavg()[0]:.2f} after, seconds)",
         ["path", "code", "questions", "p50", "p95"],
         rows,
     )
