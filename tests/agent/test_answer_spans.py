@@ -299,3 +299,23 @@ def test_how_to_inside_a_when_question_is_what_was_made_not_steps() -> None:
     assert analyze("When did Rui record a video on how to fix a puncture?").kind == "when"
     assert analyze("How to fix a puncture?").kind == "steps"
     assert analyze("How do I rotate the staging credentials?").kind == "steps"
+
+
+def test_the_thing_a_field_question_names_must_be_in_the_memory_that_answers() -> None:
+    lunch = Memory(
+        MemoryType.EPISODIC,
+        {
+            "occurred_at": "2027-01-15T12:30:00Z",
+            "event_type": "calendar",
+            "summary": "Fri 15 08:20 Dentist 12:30 Lunch with Tom (Cafe Linnea)",
+            "details": "",
+        },
+        id=f"epi_{'7'.rjust(26, '0')}",
+        sources=[Source("capture", "cap-7", "2027-01-10T09:00:00Z")],
+    )
+    got = answer("What is Tom's phone number?", [lunch])
+    assert not got.found
+    assert "couldn't find" in got.headline
+    # a key people ask by but rarely write ("the name of the pet") does not decline
+    pet = turn("Jo", "We said goodbye to Max, our old beagle, last week.", "2023-06-03T09:00:00Z")
+    assert answer("What was the name of the beagle Jo said goodbye to?", [pet]).found

@@ -6,7 +6,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from mirix_app.agent.answer.lexicon import _SENDER_KEYS, _SENDER_Q, _matches, _trim, content_stems
+from mirix_app.agent.answer.lexicon import (
+    _SENDER_KEYS,
+    _SENDER_Q,
+    _matches,
+    _trim,
+    content_stems,
+    stem,
+)
 from mirix_app.agent.answer.phrase import judges, weak
 from mirix_app.agent.answer.question import Part, Question, analyze
 from mirix_app.agent.answer.scoring import _asks, _novelty, in_window, score_units, strip_vocatives
@@ -160,6 +167,13 @@ def answer(
         ans.note = "I couldn't find that in your memories."
         ans.nearest = list({u.memory.id: u.memory for u in top}.values())[:3]
         return ans
+    key = _asked_key(q)
+    if key and not any(_matches(k, memory_stems(u)) for k in key for u in top[:3]):
+        # "Tom's phone number" is not answered by a lunch with Tom: the thing asked for, as the
+        # question names it, must be in the memory that answers.
+        ans.note = "I couldn't find that in your memories."
+        ans.nearest = list({u.memory.id: u.memory for u in top}.values())[:3]
+        return ans
     ans.found = True
     if q.kind == "steps":
         # Of the step lists that answer about as well, the procedure itself, then the longest:
@@ -221,6 +235,36 @@ def answer(
                         break
             ans.spans.append(_span(u, text))
     return ans
+
+
+# "What is Tom's phone number?" -> "phone number": the noun phrase a field question asks for.
+_KEY_PHRASE = re.compile(
+    r"(?i)^(?:what|which)(?:'s|\s+is|\s+was|\s+are|\s+were)\s+(?:(?:my|your|the|his|her|their|"
+    r"our|[A-Z][\w-]*['’]s)\s+)?((?:[\w-]+\s+){0,2}?[\w-]+)(?=\s+(?:of|for|at|in|on|from|to|"
+    r"that|with)\b|\s*\?*\s*$)"
+)
+
+
+# Keys people ask by but rarely write ("her favourite style", "the reason", "the pet's name").
+_GENERIC_KEYS = frozenset(
+    stem(w)
+    for w in (
+        "name names reason reasons favorite favourite fav style way ways thing idea plan plans "
+        "goal goals main best new first last current usual"
+    ).split()
+)
+
+
+def _asked_key(q: Question) -> list[str]:
+    if q.kind != "field":
+        return []
+    m = _KEY_PHRASE.search(q.text.strip())
+    return [k for k in content_stems(m.group(1)) if k not in _GENERIC_KEYS] if m else []
+
+
+def memory_stems(u: Unit) -> set[str]:
+    """The stems of everything the unit's memory says (title, fields, text)."""
+    return set(content_stems(u.memory.search_text(), STOP_WORDS))
 
 
 def _next_of(u: Unit, units: list[Unit]) -> list[Unit]:
