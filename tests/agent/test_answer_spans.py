@@ -313,8 +313,19 @@ def test_the_thing_a_field_question_names_must_be_in_the_memory_that_answers() -
         id=f"epi_{'7'.rjust(26, '0')}",
         sources=[Source("capture", "cap-7", "2027-01-10T09:00:00Z")],
     )
-    got = answer("What is Tom's phone number?", [lunch])
+    dentist = Memory(
+        MemoryType.RESOURCE,
+        {
+            "title": "Dentist appointment reminder - Smile Dental",
+            "content": "Need to reschedule? Call us on 35 12 48 90 at least 24 hours before.",
+        },
+        id=f"res_{'8'.rjust(26, '0')}",
+        sources=[Source("capture", "cap-8", "2027-01-10T09:00:00Z")],
+    )
+    got = answer("What is Tom's phone number?", [lunch, dentist])
     assert not got.found
+    # the dentist's own number is a phone number of the thing asked about
+    assert "35 12 48 90" in answer("What is the dentist's phone number?", [lunch, dentist]).short
     assert "couldn't find" in got.headline
     # a key people ask by but rarely write ("the name of the pet") does not decline
     pet = turn("Jo", "We said goodbye to Max, our old beagle, last week.", "2023-06-03T09:00:00Z")

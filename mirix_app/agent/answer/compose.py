@@ -13,6 +13,7 @@ from mirix_app.agent.answer.lexicon import (
     _trim,
     content_stems,
     stem,
+    words,
 )
 from mirix_app.agent.answer.phrase import judges, weak
 from mirix_app.agent.answer.question import Part, Question, analyze
@@ -20,6 +21,8 @@ from mirix_app.agent.answer.scoring import _asks, _novelty, in_window, score_uni
 from mirix_app.agent.answer.spans import (
     _ADDRESS,
     _ROOM,
+    _TYPED_VALUES,
+    _field_value,
     _has_cue,
     _number_candidates,
     _role_person,
@@ -167,10 +170,9 @@ def answer(
         ans.note = "I couldn't find that in your memories."
         ans.nearest = list({u.memory.id: u.memory for u in top}.values())[:3]
         return ans
-    key = _asked_key(q)
-    if key and not any(_matches(k, memory_stems(u)) for k in key for u in top[:3]):
-        # "Tom's phone number" is not answered by a lunch with Tom: the thing asked for, as the
-        # question names it, must be in the memory that answers.
+    if _typed_key_unmet(q, top[:3]):
+        # "Tom's phone number" is not answered by a lunch with Tom, nor by the dentist's number:
+        # a value of the shape asked for, in a memory of what the question is about.
         ans.note = "I couldn't find that in your memories."
         ans.nearest = list({u.memory.id: u.memory for u in top}.values())[:3]
         return ans
@@ -221,6 +223,7 @@ def answer(
             if (
                 part.kind in ("what", "field")
                 and u.kind != "field"
+                and not (part.kind == "field" and _field_value(u, part.head, q))
                 and (not says(text) or restates(u))
             ):
                 # The unit only restates the question ("I went to the pottery workshop") or
@@ -245,21 +248,21 @@ _KEY_PHRASE = re.compile(
 )
 
 
-# Keys people ask by but rarely write ("her favourite style", "the reason", "the pet's name").
-_GENERIC_KEYS = frozenset(
-    stem(w)
-    for w in (
-        "name names reason reasons favorite favourite fav style way ways thing idea plan plans "
-        "goal goals main best new first last current usual"
-    ).split()
-)
-
-
-def _asked_key(q: Question) -> list[str]:
-    if q.kind != "field":
-        return []
-    m = _KEY_PHRASE.search(q.text.strip())
-    return [k for k in content_stems(m.group(1)) if k not in _GENERIC_KEYS] if m else []
+def _typed_key_unmet(q: Question, top: list[Unit]) -> bool:
+    """A field question asks for a value of a known shape (phone, email, ip, url, version, port)
+    and no top unit holds one in a memory of the question's other words."""
+    m = _KEY_PHRASE.search(q.text.strip()) if q.kind == "field" else None
+    if m is None:
+        return False
+    key = [w.lower() for w in words(m.group(1))]
+    shape = next((_TYPED_VALUES[w] for w in key if w in _TYPED_VALUES), None)
+    if shape is None:
+        return False
+    keyed = {stem(w) for w in key}
+    topic = [s for s in q.stems if not _matches(s, keyed)]
+    return not any(
+        re.search(shape, u.text) and all(_matches(s, memory_stems(u)) for s in topic) for u in top
+    )
 
 
 def memory_stems(u: Unit) -> set[str]:

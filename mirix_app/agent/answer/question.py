@@ -92,7 +92,9 @@ def _kind(part: str) -> tuple[str, str]:
     if re.search(r"\bwhere\b", q):
         return "where", ""
     m = re.search(
-        r"\b(?:which|what(?:'s| is| was| are)?(?: my| the| our| his| her)?)\s+([a-z][\w-]+)", q
+        r"\b(?:which|what(?:'s| is| was| are)?(?: my| the| our| his| her)?)\s+"
+        r"(?:[a-z][\w-]*['’]s\s+)?([a-z][\w-]+)",  # "what is Tom's phone number": phone
+        q,
     )
     if (
         m

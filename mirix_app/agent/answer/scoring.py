@@ -20,7 +20,7 @@ from mirix_app.agent.answer.lexicon import (
     words,
 )
 from mirix_app.agent.answer.question import Question
-from mirix_app.agent.answer.spans import _has_cue
+from mirix_app.agent.answer.spans import _TYPED_VALUES, _has_cue
 from mirix_app.agent.answer.units import Embed, Unit
 from mirix_app.memory.types import STOP_WORDS
 
@@ -54,6 +54,13 @@ def score_units(
         set(content_stems(f"{u.speaker} {u.memory.fields.get('actor', '')}", STOP_WORDS))
         for u in units
     ]
+    typed = _TYPED_VALUES.get(q.parts[0].head.lower()) if q.kind == "field" else None
+    if typed:
+        # A value of the shape asked for says the key: "Call us on 35 12 48 90" is a phone line.
+        key = stem(q.parts[0].head)
+        for u, st in zip(units, stems_of, strict=True):
+            if re.search(typed, u.text):
+                st.add(key)
     n = len(units)
     idf: dict[str, float] = {}
     for s in q.stems:

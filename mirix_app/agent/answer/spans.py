@@ -107,6 +107,7 @@ _TYPED_VALUES = {
     "port": r"(?:(?<=:)|(?<=port )|(?<=port: ))\d{2,5}\b",
     "email": r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
     "url": r"\bhttps?://\S+",
+    "phone": r"(?<![\d.])\+?\d(?:[ ()-]?\d){6,14}(?![\d.])",
 }
 
 
@@ -120,8 +121,8 @@ def _field_value(u: Unit, head: str, q: Question | None = None) -> str | None:
     typed = _TYPED_VALUES.get(head.lower())
     if typed:
         found = [(m.start(), m.group(0)) for m in re.finditer(typed, u.text)]
-        if found:
-            return _nearest(found, anchors)
+        # a phone question is not answered by a code or a word next to "phone"
+        return _nearest(found, anchors) if found else None
     key = rf"(?i:\b{re.escape(head[: max(2, len(hs))])}\w*\b(?:\s+(?:no\.?|number|#|ref(?:erence)?|code|id))?)"
     cands: list[tuple[int, str]] = []
     # A code-like value may follow a space ("gate A14"); plain words only after ":" or "=".
@@ -133,7 +134,20 @@ def _field_value(u: Unit, head: str, q: Question | None = None) -> str | None:
         cands += [(m.start(1), m.group(1)) for m in re.finditer(pat, u.text)]
         if cands:
             break
+    if not cands and q is not None and _CODE_Q.search(q.text):
+        # "the flight number of my return flight": the line says "RETURN SN 487", not "flight".
+        cands = [(m.start(), m.group(0)) for m in _CODE.finditer(u.text)]
+        if not anchors:
+            return None
     return _nearest(cands, anchors)
+
+
+# A question for a code ("flight number", "order no.", "booking id"), and a code's shape: letters
+# and digits together ("SN 487", "K7Q2ZP", "A14"), never a bare amount or a word.
+_CODE_Q = re.compile(r"(?i)\b(?:number|no\.|code|id|reference|ref)\b")
+_CODE = re.compile(
+    r"\b[A-Z]{2} ?\d{2,5}\b|\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{2,}\b"
+)
 
 
 def _anchors(text: str, q: Question, head: str = "") -> list[int]:
