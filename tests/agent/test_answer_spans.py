@@ -330,3 +330,22 @@ def test_the_thing_a_field_question_names_must_be_in_the_memory_that_answers() -
     # a key people ask by but rarely write ("the name of the pet") does not decline
     pet = turn("Jo", "We said goodbye to Max, our old beagle, last week.", "2023-06-03T09:00:00Z")
     assert answer("What was the name of the beagle Jo said goodbye to?", [pet]).found
+
+
+def test_a_follow_up_question_takes_up_its_whole_turn_and_the_reply_answers_it() -> None:
+    """'Winning first place is amazing! What dance were you doing?': the question's own words
+    are few, its turn holds the topic, and the reply after it is what was asked."""
+    said = turn(
+        "Gina",
+        "My fav memory is when my team won first place at the regionals.",
+        "2023-01-20T16:04:00Z",
+        details=(
+            "Jon: Do you still compete?\n"
+            "Jon: Winning first place at the regionals is amazing! What were you doing?\n"
+            "Gina: I used to go to a few competitions.\n"
+            "Gina: Thanks! A contemporary piece called Finding Freedom."
+        ),
+    )
+    got = answer("What did Gina's team perform to win first place at the regionals?", [said])
+    assert got.found
+    assert "Finding Freedom" in got.short

@@ -113,12 +113,24 @@ def score_units(
     novelty = {id(u): _novelty(u.text, q, qnames) for u in units}
     for group in by_memory.values():
         group.sort(key=lambda x: x.seq)
+        run = 0.0  # the best overlap in the current speaker's turn so far
         for a, b in itertools.pairwise(group):
             before[id(b)] = a
+            prev_a = before.get(id(a))
+            same_turn = (
+                prev_a is not None and prev_a.speaker == a.speaker and _turn(prev_a) == _turn(a)
+            )
+            run = max(run, a.overlap) if same_turn else a.overlap
             # A question, or a line that says nothing ("Thanks, Mel."), passes the topic on.
             through = _asks(a) or not novelty[id(a)]
-            passed = THROUGH * incoming.get(id(a), 0.0) if through else 0.0
-            incoming[id(b)] = max(a.overlap, passed)
+            # Filler opening the reply ("Thanks! A contemporary piece.") loses nothing of it.
+            opening = not _asks(a) and a.speaker == b.speaker and _turn(a) == _turn(b)
+            decay = 1.0 if opening else THROUGH
+            passed = decay * incoming.get(id(a), 0.0) if through else 0.0
+            # A question takes up what its whole turn is about ("Winning first place is
+            # amazing! What dance were you doing?"): the reply answers that.
+            own = run if _asks(a) and b.speaker and b.speaker != a.speaker else a.overlap
+            incoming[id(b)] = max(own, passed)
             asked[id(b)] = _asks(a) or (through and asked.get(id(a), False))
     for u in units:
         cue = 1.0 if _has_cue(q.kind, u, head, q) else 0.0
@@ -169,6 +181,10 @@ def in_window(u: Unit, q: Question) -> bool:
         return False
     day = u.ref.date() if isinstance(u.ref, datetime) else u.ref
     return q.window[0] <= day <= q.window[1]
+
+
+def _turn(u: Unit) -> int:
+    return u.seq // 100 if u.kind == "context" else 10**6
 
 
 def _asks(u: Unit) -> bool:
