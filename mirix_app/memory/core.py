@@ -93,6 +93,8 @@ class MemoryCore:
             )
         else:
             self.vectors = VectorIndex(self.settings.vectors, paths.vectors, self.embedder)
+        if repair:
+            self.store.index_cjk_once()
         self.inbox = Inbox(self.store)
         self._sync_lock = threading.Lock()
         if repair and self.store.outbox_size():

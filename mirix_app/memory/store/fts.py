@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from mirix_app.memory.db import sqlite as sqlite3
+from mirix_app.memory.store.cjk import split_cjk
 from mirix_app.memory.store.connection import Connections, chunks, storage_error
 from mirix_app.memory.store.queries import filter_sql
 from mirix_app.memory.types import STOP_WORDS, Filters
@@ -25,7 +26,7 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 def fts_terms(text: str, *, prefix: bool = False) -> list[str]:
     """A user's words as quoted FTS5 terms (no FTS syntax reaches MATCH)."""
-    words = [w.lower() for w in _TOKEN.findall(text)]
+    words = [p for w in _TOKEN.findall(text) for p in split_cjk(w.lower())]
     terms = [w for w in words if w not in STOP_WORDS] or words
     quoted = [f'"{t}"' for t in dict.fromkeys(terms)]
     if quoted and prefix and text and not text[-1].isspace():

@@ -11,9 +11,12 @@ from mirix_app.memory.clock import new_id, now_iso
 from mirix_app.memory.crypto import SecretBox
 from mirix_app.memory.db import sqlite as sqlite3
 from mirix_app.memory.packing import pack
+from mirix_app.memory.store.cjk import has_cjk, index_text
 from mirix_app.memory.store.connection import chunks
 from mirix_app.memory.store.history import History
 from mirix_app.memory.types import Memory, MemoryType, Source, validate_fields, validate_sources
+
+CJK_INDEXED = "fts.cjk_pairs"  # meta key: the rows holding CJK text are indexed as pairs
 
 
 class Records(History):
@@ -35,6 +38,27 @@ class Records(History):
         )
 
     _COLS = "id, type, fields, tags, tree_path, created_at, updated_at, deleted_at, version, origin"
+
+    def index_cjk_once(self) -> int:
+        """A store written before CJK runs were indexed as character pairs (fts.index_text):
+        its live rows holding CJK text are indexed again, once. Returns how many."""
+        done = self.con.execute("SELECT 1 FROM meta WHERE key=?", (CJK_INDEXED,)).fetchone()
+        if done:
+            return 0
+        rows = self.con.execute(
+            f"SELECT seq, {self._COLS} FROM memories WHERE deleted_at IS NULL AND type != ?",
+            (MemoryType.VAULT.value,),  # sealed values are never indexed from the row
+        ).fetchall()
+        redo = []
+        for seq, *row in rows:
+            m = self._row_to_memory(tuple(row))
+            head, body = m.head_text(), m.body_text()
+            if has_cjk(head) or has_cjk(body):
+                redo.append((index_text(head), index_text(body), seq))
+        with self.write() as con:
+            con.executemany("UPDATE memory_fts SET head=?, body=? WHERE rowid=?", redo)
+            con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (CJK_INDEXED,))
+        return len(redo)
 
     def _sources_for(self, ids: Sequence[str]) -> dict[str, list[Source]]:
         out: dict[str, list[Source]] = {i: [] for i in ids}
@@ -127,7 +151,7 @@ class Records(History):
         if m.deleted_at is None:
             con.execute(
                 "INSERT INTO memory_fts(rowid, head, body, tags) VALUES (?,?,?,?)",
-                (seq, m.head_text(), m.body_text(), " ".join(m.tags)),
+                (seq, index_text(m.head_text()), index_text(m.body_text()), " ".join(m.tags)),
             )
         self.queue_vectors(
             con, [(m.id, m.type.value, "upsert" if m.deleted_at is None else "delete")]
@@ -200,7 +224,7 @@ class Records(History):
         con.executemany(
             "INSERT INTO memory_fts(rowid, head, body, tags) VALUES (?,?,?,?)",
             [
-                (seqs[m.id], m.head_text(), m.body_text(), " ".join(m.tags))
+                (seqs[m.id], index_text(m.head_text()), index_text(m.body_text()), " ".join(m.tags))
                 for m in memories
                 if m.deleted_at is None
             ],
