@@ -117,14 +117,11 @@ def score_units(
         for a, b in itertools.pairwise(group):
             before[id(b)] = a
             prev_a = before.get(id(a))
-            same_turn = (
-                prev_a is not None and prev_a.speaker == a.speaker and _turn(prev_a) == _turn(a)
-            )
-            run = max(run, a.overlap) if same_turn else a.overlap
+            run = max(run, a.overlap) if prev_a and _same_turn(prev_a, a) else a.overlap
             # A question, or a line that says nothing ("Thanks, Mel."), passes the topic on.
             through = _asks(a) or not novelty[id(a)]
             # Filler opening the reply ("Thanks! A contemporary piece.") loses nothing of it.
-            opening = not _asks(a) and a.speaker == b.speaker and _turn(a) == _turn(b)
+            opening = not _asks(a) and _same_turn(a, b)
             decay = 1.0 if opening else THROUGH
             passed = decay * incoming.get(id(a), 0.0) if through else 0.0
             # A question takes up what its whole turn is about ("Winning first place is
@@ -183,8 +180,14 @@ def in_window(u: Unit, q: Question) -> bool:
     return q.window[0] <= day <= q.window[1]
 
 
-def _turn(u: Unit) -> int:
-    return u.seq // 100 if u.kind == "context" else 10**6
+def _same_turn(a: Unit, b: Unit) -> bool:
+    """Whether two units of one memory come from the same turn: a context turn's lines share
+    their hundred in `seq` (units._context_seq); the memory's own lines are one turn."""
+
+    def turn(u: Unit) -> int:
+        return u.seq // 100 if u.kind == "context" else 10**6
+
+    return a.speaker == b.speaker and turn(a) == turn(b)
 
 
 def _asks(u: Unit) -> bool:

@@ -28,13 +28,14 @@ def index_text(text: str) -> str:
 
 
 def split_cjk(word: str) -> list[str]:
-    if not _CJK_RUN.search(word):
-        return [word]
+    """A search word with each CJK run in it as its pairs ("room会議室" -> room, 会議, 議室)."""
     out: list[str] = []
     last = 0
     for m in _CJK_RUN.finditer(word):
-        out.extend(x for x in (word[last : m.start()],) if x)
+        if m.start() > last:
+            out.append(word[last : m.start()])
         out.extend(cjk_pairs(m.group()))
         last = m.end()
-    out.extend(x for x in (word[last:],) if x)
+    if last < len(word) or not out:
+        out.append(word[last:])
     return out

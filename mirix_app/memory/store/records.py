@@ -19,6 +19,11 @@ from mirix_app.memory.types import Memory, MemoryType, Source, validate_fields, 
 CJK_INDEXED = "fts.cjk_pairs"  # meta key: the rows holding CJK text are indexed as pairs
 
 
+def _fts_columns(m: Memory) -> tuple[str, str, str]:
+    """What memory_fts indexes of a memory: head, body (CJK runs also as pairs) and tags."""
+    return index_text(m.head_text()), index_text(m.body_text()), " ".join(m.tags)
+
+
 class Records(History):
     """Rows of the memories table with their sources (vault values sealed on the way in)."""
 
@@ -40,23 +45,22 @@ class Records(History):
     _COLS = "id, type, fields, tags, tree_path, created_at, updated_at, deleted_at, version, origin"
 
     def index_cjk_once(self) -> int:
-        """A store written before CJK runs were indexed as character pairs (fts.index_text):
+        """A store written before CJK runs were indexed as character pairs (cjk.index_text):
         its live rows holding CJK text are indexed again, once. Returns how many."""
         done = self.con.execute("SELECT 1 FROM meta WHERE key=?", (CJK_INDEXED,)).fetchone()
         if done:
             return 0
-        rows = self.con.execute(
+        rows = self.con.execute(  # read as a stream: a large store need not fit in memory
             f"SELECT seq, {self._COLS} FROM memories WHERE deleted_at IS NULL AND type != ?",
             (MemoryType.VAULT.value,),  # sealed values are never indexed from the row
-        ).fetchall()
+        )
         redo = []
         for seq, *row in rows:
             m = self._row_to_memory(tuple(row))
-            head, body = m.head_text(), m.body_text()
-            if has_cjk(head) or has_cjk(body):
-                redo.append((index_text(head), index_text(body), seq))
+            if has_cjk(m.head_text()) or has_cjk(m.body_text()):
+                redo.append((*_fts_columns(m), seq))
         with self.write() as con:
-            con.executemany("UPDATE memory_fts SET head=?, body=? WHERE rowid=?", redo)
+            con.executemany("UPDATE memory_fts SET head=?, body=?, tags=? WHERE rowid=?", redo)
             con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (CJK_INDEXED,))
         return len(redo)
 
@@ -151,7 +155,7 @@ class Records(History):
         if m.deleted_at is None:
             con.execute(
                 "INSERT INTO memory_fts(rowid, head, body, tags) VALUES (?,?,?,?)",
-                (seq, index_text(m.head_text()), index_text(m.body_text()), " ".join(m.tags)),
+                (seq, *_fts_columns(m)),
             )
         self.queue_vectors(
             con, [(m.id, m.type.value, "upsert" if m.deleted_at is None else "delete")]
@@ -223,11 +227,7 @@ class Records(History):
             )
         con.executemany(
             "INSERT INTO memory_fts(rowid, head, body, tags) VALUES (?,?,?,?)",
-            [
-                (seqs[m.id], index_text(m.head_text()), index_text(m.body_text()), " ".join(m.tags))
-                for m in memories
-                if m.deleted_at is None
-            ],
+            [(seqs[m.id], *_fts_columns(m)) for m in memories if m.deleted_at is None],
         )
         con.executemany(
             "INSERT INTO history(memory_id, op, at, actor, before, after) VALUES (?,?,?,?,?,?)",
