@@ -52,6 +52,30 @@ def turn(speaker: str, text: str, at: str, n: int = 1, details: str = "") -> Mem
             "I moved to Lyon because my partner got a job at the hospital.",
             "partner got a job at the hospital",
         ),
+        # the question's noun phrase ends at its auxiliary: the people asked for, not the genre
+        (
+            "Which jazz pianists does Omar listen to?",
+            "I listen to a lot of jazz like Bill Evans and Oscar Peterson, but also some techno.",
+            "Bill Evans and Oscar Peterson",
+        ),
+        # a phrase the question names, said whole in the memory, is the answer
+        (
+            "What cooking classes has Ines taken?",
+            "I've taken a Thai cooking class at the market hall.",
+            "Thai cooking class",
+        ),
+        # a title with who made it
+        (
+            "Which album does Noor play on repeat?",
+            'I play "Blue" by Joni Mitchell on repeat, my favourite album.',
+            "Blue by Joni Mitchell",
+        ),
+        # a thing, not the verb that came across it
+        (
+            "What did Piet find in the attic?",
+            "Cleaning up, I found an old brass telescope in the attic.",
+            "old brass telescope",
+        ),
         # an irregular past form meets the question's verb; the feeling follows it
         (
             "How did Tom feel after the marathon?",

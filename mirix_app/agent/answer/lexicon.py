@@ -192,6 +192,8 @@ def stem(word: str) -> str:
         "ly",
         "e",
     ):
+        if suffix == "s" and w.endswith("ss"):
+            continue  # 'class' and 'classes' meet at 'class'
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             w = w[: -len(suffix)]
             if suffix in ("ies", "ied"):

@@ -48,6 +48,8 @@ _TITLE_HEADS = frozenset(
 )
 
 
+# "Brave" by Sara Bareilles: a title and who made it.
+_BY = re.compile(r"\s+by\s+[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2}")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{2,60})[\"”]|(?<!\w)'([^']{2,40})'(?!\w)")
 
 
@@ -55,6 +57,15 @@ _QUOTED = re.compile(r"[\"“]([^\"“”]{2,60})[\"”]|(?<!\w)'([^']{2,40})'(?
 _WHY = re.compile(
     r"(?i)^\s*(?:why\b|what\s+(?:inspired|motivated|made|caused|led|prompted|drove|sparked)\b)"
 )
+
+
+def _title(m: re.Match[str], text: str, qnames: set[str]) -> str:
+    """A quoted title, with who made it when the sentence says and the question does not."""
+    title = (m.group(1) or m.group(2) or "").strip()
+    by = _BY.match(text, m.end())
+    if by and not qnames & {w.lower() for w in words(by.group(0))}:
+        return title + by.group(0).rstrip(".")
+    return title
 
 
 def _window(text: str, q: Question) -> str:
@@ -68,10 +79,8 @@ def _window(text: str, q: Question) -> str:
     focus = _focus(q.text)
     qwords = {w.lower() for w in words(q.text)}
     if focus in _TITLE_HEADS or qwords & {"name", "named", "called", "title"}:
-        quoted = [m.group(1) or m.group(2) for m in _QUOTED.finditer(text)]
-        quoted = [
-            x.strip() for x in quoted if x and not all(_is_q(w, qset, qnames) for w in words(x))
-        ]
+        quoted = [_title(m, text, qnames) for m in _QUOTED.finditer(text)]
+        quoted = [x for x in quoted if x and not all(_is_q(w, qset, qnames) for w in words(x))]
         if quoted:
             return quoted[0]
     for_q, why = bool(_FOR_Q.search(q.text)), bool(_WHY.search(q.text))
@@ -92,24 +101,33 @@ def _window(text: str, q: Question) -> str:
         if len(toks) - i >= 3:
             return " ".join(toks[i : i + 14])
     fstem = stem(focus) if focus else ""
+    phrase = {stem(w) for w in _focus_phrase(q.text)}
     best: tuple[float, str] | None = None
     for ci, clause in enumerate(_clauses(text)):
         toks = words(clause)
-        marks = [_is_q(w, qset, qnames) for w in toks]
-        heads = [bool(fstem) and stem(w.lower()) == fstem for w in toks]
+        tstems = [stem(w.lower()) for w in toks]
+        heads = [bool(fstem) and t == fstem for t in tstems]
+        # A modifier of it ends a phrase too ("kundalini yoga" for "what yoga activity").
+        mods = [t in phrase and t != fstem for t in tstems]
+        # The question's own noun phrase, said whole ("a live music event"), is the answer's.
+        marks = [
+            _is_q(w, qset, qnames)
+            and not (tstems[i] in phrase and i + 1 < len(toks) and tstems[i + 1] in phrase)
+            for i, w in enumerate(toks)
+        ]
         nq = sum(marks)
         chunks: list[tuple[int, int]] = []
         i = 0
         while i < len(toks):
-            if (marks[i] and not heads[i]) or toks[i].lower() in _STOP_AT:
+            if (marks[i] and not (heads[i] or mods[i])) or toks[i].lower() in _STOP_AT:
                 i += 1
                 continue
             j = i
             while j < len(toks) and not (
-                (marks[j] and not heads[j]) or toks[j].lower() in _STOP_AT
+                (marks[j] and not (heads[j] or mods[j])) or toks[j].lower() in _STOP_AT
             ):
                 j += 1
-                if heads[j - 1]:
+                if heads[j - 1] or (mods[j - 1] and marks[j - 1]):
                     break  # the thing asked about ends its phrase
             chunks.append((i, j))
             i = j
@@ -118,7 +136,7 @@ def _window(text: str, q: Question) -> str:
             if not span:
                 continue
             content = sum(1 for w in span if _substantive(w))
-            if not content or (len(span) == 1 and heads[b - 1]):
+            if not content or (len(span) == 1 and (heads[b - 1] or mods[b - 1])):
                 continue
             k = a - 1
             while k >= 0 and toks[k].lower() in STOP_WORDS and not marks[k]:
@@ -129,6 +147,7 @@ def _window(text: str, q: Question) -> str:
                 2.0 * after
                 + 0.8 * before
                 + 2.5 * heads[b - 1]
+                + 1.0 * (mods[b - 1] and marks[b - 1])
                 + 0.7 * any(toks[x][:1].isupper() for x in range(max(a, 1), b))
                 + 0.6 * min(nq, 3)
                 + 0.5 * min(content, 3)
@@ -139,7 +158,31 @@ def _window(text: str, q: Question) -> str:
                 best = (score, " ".join(span))
     if best is None or weak(best[1].split(), q):
         return _clause(text, q) or (best[1] if best else _trim(text, 12))
-    return best[1]
+    return _thing(best[1], q)
+
+
+_DETERMINERS = frozenset("a an the this these those my our his her their your some".split())
+_DOING = re.compile(r"(?i)\b(?:do|does|did|doing|done)\b[^?]*\?*\s*$|\bhappen")
+
+
+def _thing(span: str, q: Question) -> str:
+    """A question for a thing is answered by the noun phrase, not the verb before it: "came
+    across this cool rainbow sidewalk" -> "cool rainbow sidewalk"; "what did they do" keeps
+    its verb."""
+    toks = span.split()
+    if _DOING.search(q.text) or _WHY.search(q.text):
+        return span
+    for i, w in enumerate(toks[:3]):
+        if w.lower() in _DETERMINERS:
+            lead = toks[:i]
+            if (
+                i == 0
+                or i + 1 >= len(toks)
+                or any(t[:1].isupper() or t.lower() in ("and", "or") for t in lead)
+            ):
+                return span
+            return " ".join(toks[i + 1 :])
+    return span
 
 
 _EVALUATIVE = frozenset(
@@ -234,10 +277,33 @@ def _purpose(text: str, q: Question, qset: set[str], qnames: set[str]) -> str:
 
 
 def _focus(question: str) -> str:
-    """The noun a 'what' question asks about: "what kind of flooring" -> flooring."""
+    """The noun a 'what' question asks about: "what kind of flooring" -> flooring; the last word
+    of its noun phrase, "which classical musicians does ..." -> musicians."""
+    phrase = _focus_phrase(question)
+    return phrase[-1] if phrase else ""
+
+
+def _focus_phrase(question: str) -> list[str]:
+    """The noun phrase a 'what' question asks about: "what music events has ..." -> music,
+    events."""
     m = _FOCUS.search(question)
-    w = m.group(1).lower() if m else ""
-    return "" if w in STOP_WORDS or w in _AUX or w in _QUESTION_NOISE else w
+    if m is None:
+        return []
+    w = m.group(1).lower()
+    if w in STOP_WORDS or w in _AUX or w in _QUESTION_NOISE:
+        return []
+    out = [w]
+    rest = re.findall(r"\S+", question[m.end() :])
+    for nxt in rest[:2]:
+        if not re.fullmatch(r"[a-z][\w-]*", nxt) or nxt in STOP_WORDS or nxt in _AUX:
+            break
+        if nxt in _QUESTION_NOISE or nxt.endswith(("ed", "ing")):
+            break
+        out.append(nxt)
+    # The phrase is over where an auxiliary follows ("... musicians does Melanie"); a word
+    # before a name or an object is a verb ("which song motivates Caroline").
+    after = rest[len(out) - 1].lower() if len(rest) >= len(out) else ""
+    return out if len(out) == 1 or after in _AUX else out[:1]
 
 
 def _substantive(w: str) -> bool:
