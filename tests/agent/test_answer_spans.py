@@ -373,3 +373,33 @@ def test_a_follow_up_question_takes_up_its_whole_turn_and_the_reply_answers_it()
     got = answer("What did Gina's team perform to win first place at the regionals?", [said])
     assert got.found
     assert "Finding Freedom" in got.short
+
+
+def test_a_question_offering_two_options_is_answered_with_the_one_the_memories_hold() -> None:
+    memo = turn(
+        "Ana",
+        "The dentist moved my appointment to Wednesday at 9:30.",
+        "2024-03-04T08:00:00Z",
+    )
+    got = answer("Is my dentist appointment on Tuesday or Wednesday?", [memo])
+    assert got.found
+    assert got.short == "Wednesday"
+    assert got.spans[0].memory_id == memo.id
+    # neither option in the memories: no choice is made up
+    other = turn("Ana", "The dentist is on Elm Road.", "2024-03-04T08:00:00Z", n=2)
+    assert answer("Is my dentist appointment on Monday or Friday?", [other]).short not in (
+        "Monday",
+        "Friday",
+    )
+
+
+def test_the_sentence_with_the_asked_verb_answers_when_the_best_one_only_sets_the_scene() -> None:
+    memo = turn(
+        "Tom",
+        "I hiked the Rota Vicentina trail with my sister last week.",
+        "2024-05-02T18:00:00Z",
+        details="Ana: Sounds lovely, Tom.\nTom: Up there I realized that I need quieter weekends.",
+    )
+    got = answer("What did Tom realize after hiking the Rota Vicentina trail?", [memo])
+    assert got.found
+    assert "quieter weekends" in got.short

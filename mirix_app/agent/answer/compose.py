@@ -199,6 +199,10 @@ def answer(
             ans.steps_title = _trim(proc.text or proc.memory.title, 14)
             ans.spans = [_span(proc, ans.steps_title)]
             return ans
+    chosen = _choice(q, ranked[:12])
+    if chosen is not None:
+        ans.spans = [_span(chosen[1], chosen[0])]
+        return ans
     qnames = {n.lower() for n in q.names}
 
     def says(text: str) -> bool:
@@ -236,8 +240,72 @@ def answer(
                     if alt.score >= bar * best.score and says(alt_text):
                         u, text = alt, alt_text
                         break
+            sib = _verb_sibling(u, units, q) if part.kind in ("what", "field") else None
+            if sib is not None and says(span_for(part, sib, q)):
+                u, text = sib, span_for(part, sib, q)
             ans.spans.append(_span(u, text))
     return ans
+
+
+# "What did Mia realize after the race?": the verb the question asks about, after its subject.
+_ASKED_VERB = re.compile(
+    r"(?i)^\s*(?:what|which\s+\w+)\s+(?:did|does|do|has|have|had|was|is|will|would)\s+"
+    r"(?:[A-Z][\w'’-]*(?:\s+and\s+[A-Z][\w'’-]*)?|(?:his|her|their|my|your|the)\s+\w+)\s+"
+    r"([a-z][\w-]+)"
+)
+_PLAIN_VERBS = frozenset("do doing have get got go be say think like want use make".split())
+
+
+def _verb_sibling(u: Unit, units: list[Unit], q: Question) -> Unit | None:
+    """The sentence of the same turn that holds the verb the question asks about, when the chosen
+    one sets the scene without it: "I ran a charity race." -> "I realized self-care matters"."""
+    m = _ASKED_VERB.match(q.text)
+    if m is None or m.group(1).lower() in _PLAIN_VERBS or m.group(1).lower() in STOP_WORDS:
+        return None
+    verb = stem(m.group(1))
+    if _matches(verb, set(content_stems(u.text, STOP_WORDS))):
+        return None
+    near = [
+        x
+        for x in units
+        if x.memory is u.memory
+        and x is not u
+        and x.speaker == u.speaker
+        and _follows(u, x)
+        and not _asks(x)
+        and _matches(verb, set(content_stems(x.text, STOP_WORDS)))
+    ]
+    return min(near, key=lambda x: abs(x.seq - u.seq), default=None)
+
+
+def _follows(u: Unit, x: Unit) -> bool:
+    """Whether x is said near u: a sentence of the same turn, or of the speaker's next turn."""
+    if x.kind == u.kind:
+        return abs(x.seq - u.seq) <= 2 if u.kind != "context" else x.seq // 100 == u.seq // 100
+    return u.kind == "sentence" and x.kind == "context" and 1000 <= x.seq < 3000
+
+
+CHOICE_LEAD = 1.5  # how far one option's support must lead the other's
+
+
+def _choice(q: Question, top: list[Unit]) -> tuple[str, Unit] | None:
+    """For "a beach or the mountains?": the option the best memories speak of, when one clearly
+    leads; the unit that says it is the support."""
+    if q.options is None:
+        return None
+    support: list[tuple[float, Unit | None]] = []
+    for option in q.options:
+        need = set(content_stems(option, STOP_WORDS)) or {stem(option)}
+        held = [
+            u for u in top if all(_matches(s, set(content_stems(u.text, STOP_WORDS))) for s in need)
+        ]
+        support.append((sum(u.score for u in held), held[0] if held else None))
+    (sa, ua), (sb, ub) = support
+    if ua is not None and sa >= CHOICE_LEAD * sb:
+        return q.options[0], ua
+    if ub is not None and sb >= CHOICE_LEAD * sa:
+        return q.options[1], ub
+    return None
 
 
 # "What is Tom's phone number?" -> "phone number": the noun phrase a field question asks for.

@@ -39,6 +39,7 @@ class Question:
     names: list[str]
     listy: bool
     window: tuple[date, date] | None = None  # [first, last] day a dated question is about
+    options: tuple[str, str] | None = None  # "... a beach or the mountains?": one is the answer
 
     @property
     def kind(self) -> str:
@@ -118,7 +119,45 @@ def analyze(question: str) -> Question:
     ]
     window, undated = question_window(text)
     names = [n for n in names if n.lower() not in _CALENDAR]
-    return Question(text, parts, content_stems(undated), names, bool(_LISTY.search(text)), window)
+    return Question(
+        text,
+        parts,
+        content_stems(undated),
+        names,
+        bool(_LISTY.search(text)),
+        window,
+        options(text),
+    )
+
+
+_FUNCTION = frozenset(
+    "a an the to in at on of for with by near from into than more less go going be being".split()
+)
+_OPTION = re.compile(r"^([\w'’ -]+?)\s+or\s+([\w'’ -]+?)\s*\?*\s*$")
+
+
+def options(text: str) -> tuple[str, str] | None:
+    """The two things a question offers to choose from: "Does he live near a beach or the
+    mountains?" -> ("beach", "mountains"). None when it offers none."""
+    m = _OPTION.search(text.split(",")[-1])
+    if m is None or " or " in m.group(2):
+        return None
+    after: list[str] = []
+    for w in m.group(2).split():
+        if w.lower() in _FUNCTION:
+            if after:
+                break
+            continue
+        after.append(w)
+    before: list[str] = []
+    for w in reversed(m.group(1).split()):
+        if w.lower() in _FUNCTION or w.lower() in _AUX or len(before) >= max(len(after), 1):
+            break
+        before.insert(0, w)
+    if not before or not after or len(after) > 3:
+        return None
+    a, b = " ".join(before), " ".join(after)
+    return None if a.lower() == b.lower() else (a, b)
 
 
 _MONTH_YEAR = re.compile(r"\b([A-Z][a-z]+) (\d{4})\b")
