@@ -403,3 +403,27 @@ def test_the_sentence_with_the_asked_verb_answers_when_the_best_one_only_sets_th
     got = answer("What did Tom realize after hiking the Rota Vicentina trail?", [memo])
     assert got.found
     assert "quieter weekends" in got.short
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "expected"),
+    [
+        (
+            "What does Lars's ring symbolize?",
+            "My father gave me this ring in Bergen. It stands for patience, luck and home.",
+            "patience, luck and home",
+        ),
+        (
+            "What is Ana's blue scarf a reminder of?",
+            "I wear the blue scarf a lot. It reminds me of the winters in Porto with my aunt.",
+            "the winters in Porto with my aunt",
+        ),
+    ],
+)
+def test_what_a_thing_stands_for_is_said_after_any_of_its_cues(
+    question: str, said: str, expected: str
+) -> None:
+    speaker = analyze(question).names[0].rstrip("'s")
+    got = answer(question, [turn(speaker, said, "2024-01-10T10:00:00Z")])
+    assert got.found
+    assert got.short == expected

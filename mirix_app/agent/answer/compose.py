@@ -249,8 +249,9 @@ def answer(
 
 # "What did Mia realize after the race?": the verb the question asks about, after its subject.
 _ASKED_VERB = re.compile(
-    r"(?i)^\s*(?:what|which\s+\w+)\s+(?:did|does|do|has|have|had|was|is|will|would)\s+"
-    r"(?:[A-Z][\w'’-]*(?:\s+and\s+[A-Z][\w'’-]*)?|(?:his|her|their|my|your|the)\s+\w+)\s+"
+    r"^\s*(?:[Ww]hat|[Ww]hich\s+\w+)\s+(?:did|does|do|has|have|had|was|is|will|would)\s+"
+    r"(?:[A-Z][\w'’-]*['’]s\s+[\w-]+|[A-Z][\w-]*(?:\s+and\s+[A-Z][\w-]*)?|"
+    r"(?:his|her|their|my|your|the)\s+[\w-]+)\s+"
     r"([a-z][\w-]+)"
 )
 _PLAIN_VERBS = frozenset("do doing have get got go be say think like want use make".split())

@@ -156,6 +156,17 @@ _SPLIT_PARTS = re.compile(
 )
 
 
+# What a thing stands for, said in any of its ways: "symbolize", "stands for", "reminds me of".
+_MEANS_Q = re.compile(
+    r"(?i)\b(?:symboli[sz]\w*|represent\w*|stand\w* for|mean|means|meant|remind\w*|signif\w*)\b"
+)
+_MEANS = re.compile(
+    r"(?i)\b(?:stands?\s+for|symboli[sz](?:es|ed)|(?:a\s+)?symbol\s+of|represent(?:s|ed)?|"
+    r"means|meant|reminds?\s+(?:me|us|her|him|them|you)\s+of|(?:a\s+)?reminder\s+of|"
+    r"signif(?:ies|ied))\s+"
+)
+
+
 # Past forms that no suffix rule reaches: "felt" answers "how did you feel".
 _IRREGULAR = dict(
     pair.split(":")

@@ -10,6 +10,8 @@ from mirix_app.agent.answer.lexicon import (
     _DEICTIC,
     _FILLER,
     _LEAD,
+    _MEANS,
+    _MEANS_Q,
     _QUESTION_NOISE,
     _TIME_WORDS,
     _matches,
@@ -83,6 +85,15 @@ def _window(text: str, q: Question) -> str:
         quoted = [x for x in quoted if x and not all(_is_q(w, qset, qnames) for w in words(x))]
         if quoted:
             return quoted[0]
+    means = _MEANS.search(text) if _MEANS_Q.search(q.text) else None
+    if means:
+        # What follows the cue is the meaning itself, verbs and all ("love, faith and strength").
+        rest = re.split(
+            r"[;!?]|\.(?:\s|$)|\s[–—-]+\s|,\s+(?:but|so|and then|which)\b", text[means.end() :]
+        )
+        said = " ".join(rest[0].split()[:12]).strip(" ,")
+        if said and not weak(said.split(), q):
+            return said
     for_q, why = bool(_FOR_Q.search(q.text)), bool(_WHY.search(q.text))
     purpose = _purpose(text, q, qset, qnames) if for_q or why else ""
     if for_q and purpose:
@@ -323,7 +334,11 @@ def _is_q(w: str, qset: set[str], qnames: set[str]) -> bool:
 def _clauses(text: str) -> list[str]:
     """Clauses of a sentence; a comma list of short items ("salads, sandwiches, and desserts")
     stays whole."""
-    text = re.sub(r"(\w+(?:\s\w+)?),\s+(?=(?:\w+(?:\s\w+)?,\s+)*(?:and|or)\s)", r"\1 , ", text)
+    text = re.sub(
+        r"(\w+(?:\s\w+)?),\s+(?=(?:\w+(?:\s\w+)?,\s+)*(?:\w+(?:\s\w+)?,?\s+)?(?:and|or)\s)",
+        r"\1 , ",
+        text,
+    )
     parts = re.split(r"[;:!?()\[\]“”\"]|(?<! ),\s|\.(?:\s|$)|\s[–—-]+\s|--", text)
     return [p.replace(" , ", ", ").strip() for p in parts if p and p.strip()]
 

@@ -12,6 +12,8 @@ from mirix_app.agent.answer.lexicon import (
     _CALENDAR,
     _FILLER,
     _LEAD,
+    _MEANS,
+    _MEANS_Q,
     _TIME_KINDS,
     _TIME_WORDS,
     _matches,
@@ -61,6 +63,13 @@ def score_units(
         for u, st in zip(units, stems_of, strict=True):
             if re.search(typed, u.text):
                 st.add(key)
+    means = _MEANS_Q.search(q.text)
+    if means:
+        # "What does her tattoo symbolize?" is answered by "it stands for freedom".
+        said = [s for s in content_stems(means.group(0), STOP_WORDS) if s in q.stems]
+        for u, st in zip(units, stems_of, strict=True):
+            if said and _MEANS.search(u.text):
+                st.update(said)
     n = len(units)
     idf: dict[str, float] = {}
     for s in q.stems:
@@ -130,7 +139,7 @@ def score_units(
             incoming[id(b)] = max(own, passed)
             asked[id(b)] = _asks(a) or (through and asked.get(id(a), False))
     for u in units:
-        cue = 1.0 if _has_cue(q.kind, u, head, q) else 0.0
+        cue = 1.0 if _has_cue(q.kind, u, head, q) or (means and _MEANS.search(u.text)) else 0.0
         novel = novelty[id(u)]
         prev = before.get(id(u))
         carried = 0.0
