@@ -427,3 +427,26 @@ def test_what_a_thing_stands_for_is_said_after_any_of_its_cues(
     got = answer(question, [turn(speaker, said, "2024-01-10T10:00:00Z")])
     assert got.found
     assert got.short == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "expected"),
+    [
+        # no "felt": the words of feeling are the answer
+        (
+            "How does Ines describe the new climbing gym?",
+            "Went to the new climbing gym downtown - it's spacious and welcoming!",
+            "welcoming",
+        ),
+        # an act asked for keeps its verb ("joined a choir"), a thing drops it
+        (
+            "What new activity did Ines start in March?",
+            "My new activity since March: I joined a choir at the community centre.",
+            "joined a choir at the community centre",
+        ),
+    ],
+)
+def test_feelings_and_acts(question: str, said: str, expected: str) -> None:
+    got = answer(question, [turn("Ines", said, "2024-03-20T10:00:00Z")])
+    assert got.found
+    assert got.short == expected

@@ -167,6 +167,25 @@ _MEANS = re.compile(
 )
 
 
+# Words that say how something felt or was: the answer to "how did she feel", "how does he
+# describe it".
+_FEELINGS = frozenset(
+    (
+        "amazing awesome wonderful fantastic incredible beautiful lovely magical peaceful calm "
+        "serene relaxing relaxed cozy comfortable welcoming inviting warm heartwarming touching "
+        "moving emotional inspiring inspired motivating motivated uplifting empowering powerful "
+        "meaningful rewarding fulfilling special memorable unforgettable exciting excited thrilled "
+        "thrilling happy glad joyful grateful thankful proud relieved hopeful optimistic "
+        "confident determined nervous anxious scared afraid terrified worried stressed "
+        "overwhelmed exhausted tired frustrated disappointed sad upset heartbroken lonely "
+        "angry annoyed bored tough hard difficult challenging rough scary intense awful terrible "
+        "horrible fun enjoyable delightful pleasant nice great cool stunning breathtaking gorgeous "
+        "awestruck humbled humbling blessed lucky surprised shocked amazed impressed "
+        "graceful expressive elegant free liberating safe supported loved accepted"
+    ).split()
+)
+
+
 # Past forms that no suffix rule reaches: "felt" answers "how did you feel".
 _IRREGULAR = dict(
     pair.split(":")

@@ -8,6 +8,7 @@ from mirix_app.agent.answer.lexicon import (
     _AUX,
     _CALENDAR,
     _DEICTIC,
+    _FEELINGS,
     _FILLER,
     _LEAD,
     _MEANS,
@@ -94,6 +95,15 @@ def _window(text: str, q: Question) -> str:
         said = " ".join(rest[0].split()[:12]).strip(" ,")
         if said and not weak(said.split(), q):
             return said
+    if (
+        _FEELING_Q.search(q.text)
+        and not _WHY.search(q.text)
+        and not _DOING.search(q.text)
+        and not re.search(r"(?i)\bto\s+feel\b", q.text)  # "what did she do to feel closer"
+    ):
+        felt = _feeling(text, qset, qnames)
+        if felt:
+            return felt
     for_q, why = bool(_FOR_Q.search(q.text)), bool(_WHY.search(q.text))
     purpose = _purpose(text, q, qset, qnames) if for_q or why else ""
     if for_q and purpose:
@@ -173,7 +183,20 @@ def _window(text: str, q: Question) -> str:
 
 
 _DETERMINERS = frozenset("a an the this these those my our his her their your some".split())
-_DOING = re.compile(r"(?i)\b(?:do|does|did|doing|done)\b[^?]*\?*\s*$|\bhappen")
+# "What did they do after ...", "what is she doing": the answer is an act, verb and all.
+_DOING = re.compile(
+    r"(?i)\b(?:did|does|do|will|would|can|could|should)\b.*\bdo\b|\b(?:doing|done)\b|\bhappen"
+)
+
+
+# Nouns that name acts: "what new activity did she start" is answered with the verb.
+_ACTS = frozenset(
+    (
+        "activity activities news plan plans thing things hobby hobbies change changes advice "
+        "goal goals idea ideas experience experiences project projects step steps habit habits "
+        "routine decision decisions action actions common"
+    ).split()
+)
 
 
 def _thing(span: str, q: Question) -> str:
@@ -181,7 +204,13 @@ def _thing(span: str, q: Question) -> str:
     across this cool rainbow sidewalk" -> "cool rainbow sidewalk"; "what did they do" keeps
     its verb."""
     toks = span.split()
-    if _DOING.search(q.text) or _WHY.search(q.text):
+    if (
+        not re.match(r"(?i)\s*(?:what|which)\b", q.text)
+        or _DOING.search(q.text)
+        or _WHY.search(q.text)
+        or _focus(q.text) in _ACTS
+        or (toks and toks[0].lower().endswith("ing"))  # "volunteering at a shelter": the act
+    ):
         return span
     for i, w in enumerate(toks[:3]):
         if w.lower() in _DETERMINERS:
@@ -190,6 +219,7 @@ def _thing(span: str, q: Question) -> str:
                 i == 0
                 or i + 1 >= len(toks)
                 or any(t[:1].isupper() or t.lower() in ("and", "or") for t in lead)
+                or lead[-1].lower() == "of"  # "completion of a degree" is one phrase
             ):
                 return span
             return " ".join(toks[i + 1 :])
@@ -211,6 +241,24 @@ _FEELING_Q = re.compile(
     r"reaction|react|reacted|think\s+of|thought\s+of|opinion|mood|like\s+about)\b"
     r"|\bhow(?:'s|\s+is|\s+was|\s+are|\s+were)\b.*\b(?:doing|going)\b"
 )
+
+
+_FELT = re.compile(r"(?i)\b(?:felt|feel|feels|feeling)\s+(?:so\s+|really\s+|very\s+)?(?:like\s+)?")
+
+
+def _feeling(text: str, qset: set[str], qnames: set[str]) -> str:
+    """How something felt, as the sentence says it: the words after "felt" ("felt tiny and in
+    awe of the universe"), or its words of feeling ("inspiring and emotional")."""
+    m = _FELT.search(text)
+    if m:
+        rest = re.split(
+            r"[;:!?,]|\.(?:\s|$)|\s[–—-]+\s|\s(?:because|when|since|so)\s", text[m.end() :]
+        )
+        said = rest[0].split()[:10]
+        if said and not all(_is_q(w, qset, qnames) for w in said):
+            return " ".join(said)
+    found = [w for w in words(text) if w.lower() in _FEELINGS and not _is_q(w, qset, qnames)]
+    return " and ".join(dict.fromkeys(w.lower() for w in found[:3]))
 
 
 def judges(text: str, q: Question) -> bool:
