@@ -450,3 +450,21 @@ def test_feelings_and_acts(question: str, said: str, expected: str) -> None:
     got = answer(question, [turn("Ines", said, "2024-03-20T10:00:00Z")])
     assert got.found
     assert got.short == expected
+
+
+def test_of_several_names_the_one_nearest_the_question_words_answers_who() -> None:
+    said = "For jazz I listen to Nina Simone, and for modern pop it's Dua Lipa's albums."
+    got = answer(
+        "Who does Omar listen to for modern pop?", [turn("Omar", said, "2024-02-01T09:00:00Z")]
+    )
+    assert got.found
+    assert got.short == "Dua Lipa"
+
+
+def test_how_long_so_far_also_says_since_when() -> None:
+    said = "I've been playing the cello for twelve years now, and I still love it."
+    got = answer(
+        "How long has Ines been playing the cello?", [turn("Ines", said, "2024-02-01T09:00:00Z")]
+    )
+    assert got.found
+    assert got.short == "twelve years (since 2012)"

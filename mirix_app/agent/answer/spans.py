@@ -29,6 +29,8 @@ from mirix_app.agent.answer.question import Part, Question
 from mirix_app.agent.answer.units import Unit
 from mirix_app.agent.extract.times import (
     TimeMention,
+    _num,
+    _shift_months,
     find_times,
     format_day,
 )
@@ -205,6 +207,24 @@ def _time_value(
     return dated[0].value if dated else (mentions[0].value if mentions else None)
 
 
+_SO_FAR = re.compile(r"(?i)^how long\s+(?:has|have)\b.*\bbeen\b")
+_SPAN_OF = re.compile(r"(?i)^(\w+(?:\s+of)?)\s+(years?|months?)$")
+
+
+def _since(span: str, u: Unit, q: Question) -> str:
+    """ "How long has she been painting?" - "Seven years now" in a message of 2023: seven years,
+    since 2016; the memory's own time is the day it was said."""
+    m = _SPAN_OF.match(span.strip())
+    if not m or not _SO_FAR.search(q.text) or m.group(1).lower() in ("a few", "a couple of"):
+        return span
+    n = _num(m.group(1))
+    day = u.ref.date() if isinstance(u.ref, datetime) else u.ref
+    if m.group(2).lower().startswith("year"):
+        return f"{span} (since {day.year - n})"
+    start = _shift_months(day, -n)
+    return f"{span} (since {format_day(start).split(' ', 1)[1]})"
+
+
 def span_for(part: Part, u: Unit, q: Question) -> str:
     """The words of unit `u` that answer `part`."""
     t = u.text
@@ -225,7 +245,7 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
         return m.group(0) if m else _window(t, q)
     if part.kind == "duration":
         m = _DURATION.search(t)
-        return m.group(0) if m else _window(t, q)
+        return _since(m.group(0), u, q) if m else _window(t, q)
     if part.kind == "number":
         return _table_value(u, q) or _number_span(t, u, part, q) or _window(t, q)
     if part.kind == "who":
@@ -242,6 +262,12 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
             for n in people
             if not any(n != o and n.split()[-1] in o.split() and len(o) > len(n) for o in people)
         ]
+        people = [re.sub(r"['’]s$", "", n) for n in people]
+        anchors = _anchors(t, q)
+        if len(people) > 1 and anchors and not q.listy:
+            # "a fan of classical like Bach, and of modern music like Ed Sheeran": the name
+            # nearest what the question names.
+            return _nearest([(t.find(n), n) for n in people], anchors) or people[0]
         if people:
             return ", ".join(people[:3])
         rel = _RELATION.search(t)
