@@ -468,3 +468,19 @@ def test_how_long_so_far_also_says_since_when() -> None:
     )
     assert got.found
     assert got.short == "twelve years (since 2012)"
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("I like most cheeses, but manchego is my top pick.", "manchego"),
+        (
+            "My all-time favourite cheese has to be aged gouda from Utrecht.",
+            "aged gouda from Utrecht",
+        ),
+    ],
+)
+def test_a_favourite_is_found_however_it_is_said(said: str, expected: str) -> None:
+    got = answer("What is Ines's favorite cheese?", [turn("Ines", said, "2024-02-01T09:00:00Z")])
+    assert got.found
+    assert got.short == expected

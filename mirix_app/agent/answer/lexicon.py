@@ -167,6 +167,13 @@ _MEANS = re.compile(
 )
 
 
+# A favourite, said in any of its ways: "contemporary is my top pick", "my go-to".
+_FAVOURITE_Q = re.compile(r"(?i)\b(?:favou?rite|fav|favs|preferred)\b")
+_FAVOURITE = re.compile(
+    r"(?i)\b(?:favou?rites?|fav|top\s+(?:pick|choice)|go-to|number\s+one|all-time\s+best)\b"
+)
+
+
 # Words that say how something felt or was: the answer to "how did she feel", "how does he
 # describe it".
 _FEELINGS = frozenset(

@@ -8,6 +8,7 @@ from mirix_app.agent.answer.lexicon import (
     _AUX,
     _CALENDAR,
     _DEICTIC,
+    _FAVOURITE_Q,
     _FEELINGS,
     _FILLER,
     _LEAD,
@@ -86,6 +87,10 @@ def _window(text: str, q: Question) -> str:
         quoted = [x for x in quoted if x and not all(_is_q(w, qset, qnames) for w in words(x))]
         if quoted:
             return quoted[0]
+    if _FAVOURITE_Q.search(q.text):
+        pick = _favourite(text, qset, qnames)
+        if pick:
+            return pick
     means = _MEANS.search(text) if _MEANS_Q.search(q.text) else None
     if means:
         # What follows the cue is the meaning itself, verbs and all ("love, faith and strength").
@@ -259,6 +264,34 @@ def _feeling(text: str, qset: set[str], qnames: set[str]) -> str:
             return " ".join(said)
     found = [w for w in words(text) if w.lower() in _FEELINGS and not _is_q(w, qset, qnames)]
     return " and ".join(dict.fromkeys(w.lower() for w in found[:3]))
+
+
+_IS_MY_TOP = re.compile(
+    r"(?i)([\w'’-]+(?:\s+[\w'’-]+){0,2})\s+(?:is|was|are|were)\s+(?:definitely\s+|probably\s+|"
+    r"still\s+|always\s+)?(?:my|our)\s+(?:all-time\s+|absolute\s+)?(?:favou?rite|fav|top\s+pick|"
+    r"top\s+choice|go-to|number\s+one)\b"
+)
+_MY_TOP_IS = re.compile(
+    r"(?i)\b(?:my|our)\s+(?:all-time\s+)?(?:favou?rite|fav|top\s+pick|go-to)(?:\s+[\w-]+){0,2}?"
+    r"\s+(?:is|was|has\s+to\s+be|would\s+be)\s+"
+)
+
+
+def _favourite(text: str, qset: set[str], qnames: set[str]) -> str:
+    """The favourite a sentence names: "contemporary is my top pick", "my fav memory was when
+    my team won first place"."""
+    m = _IS_MY_TOP.search(text)
+    if m:
+        toks = [w for w in words(m.group(1)) if w.lower() not in STOP_WORDS | _FILLER]
+        toks = [w for w in toks if not _is_q(w, qset, qnames)] or toks
+        if toks:
+            return " ".join(toks[-2:]) if len(toks) > 1 and toks[-2][:1].isupper() else toks[-1]
+    m = _MY_TOP_IS.search(text)
+    if m:
+        rest = re.split(r"[;!?,]|\.(?:\s|$)|\s[–—-]+\s", text[m.end() :])[0].split()
+        rest = rest[1:] if rest and rest[0].lower() in ("when", "that", "definitely") else rest
+        return " ".join(rest[:10])
+    return ""
 
 
 def judges(text: str, q: Question) -> bool:

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from mirix_app.agent.answer.lexicon import (
     _CALENDAR,
+    _FAVOURITE,
+    _FAVOURITE_Q,
     _FILLER,
     _LEAD,
     _MEANS,
@@ -70,6 +72,11 @@ def score_units(
         for u, st in zip(units, stems_of, strict=True):
             if said and _MEANS.search(u.text):
                 st.update(said)
+    fav = _FAVOURITE_Q.search(q.text)
+    if fav:
+        for u, st in zip(units, stems_of, strict=True):
+            if _FAVOURITE.search(u.text):
+                st.add(stem(fav.group(0)))
     n = len(units)
     idf: dict[str, float] = {}
     for s in q.stems:
