@@ -484,3 +484,13 @@ def test_a_favourite_is_found_however_it_is_said(said: str, expected: str) -> No
     got = answer("What is Ines's favorite cheese?", [turn("Ines", said, "2024-02-01T09:00:00Z")])
     assert got.found
     assert got.short == expected
+
+
+def test_a_names_question_takes_from_other_memories_only_names() -> None:
+    first = turn("Ana", "The name of our first cat is Miso.", "2024-01-05T09:00:00Z", n=1)
+    second = turn("Ana", "Our cats love naming games on the balcony.", "2024-02-05T09:00:00Z", n=2)
+    third = turn("Ana", "The name of our new cat is Tofu.", "2024-03-05T09:00:00Z", n=3)
+    got = answer("What are the names of Ana's cats?", [first, second, third])
+    assert got.found
+    assert "balcony" not in got.short
+    assert "Miso" in got.short and "Tofu" in got.short

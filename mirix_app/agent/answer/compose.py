@@ -222,8 +222,10 @@ def answer(
 
     for part in q.parts:
         picks = _units_for(part, ranked, q)
-        for u in picks:
+        for k, u in enumerate(picks):
             text = span_for(part, u, q)
+            if k and _NAMES_Q.search(q.text) and not _new_name(text, qnames):
+                continue  # "what are her dogs' names": another memory adds a name or nothing
             if (
                 part.kind in ("what", "field")
                 and u.kind != "field"
@@ -284,6 +286,20 @@ def _follows(u: Unit, x: Unit) -> bool:
     if x.kind == u.kind:
         return abs(x.seq - u.seq) <= 2 if u.kind != "context" else x.seq // 100 == u.seq // 100
     return u.kind == "sentence" and x.kind == "context" and 1000 <= x.seq < 3000
+
+
+_NAMES_Q = re.compile(r"(?i)\bnames\b|\bwho\b")
+
+
+def _new_name(text: str, qnames: set[str]) -> bool:
+    """Whether a span holds a name the question does not: a capitalised word past its first, or
+    the span is that one word ("Tofu"; not "Exciting but nerve-wracking")."""
+    toks = words(text)
+    seen = toks if len(toks) == 1 else toks[1:]
+    return any(
+        w[:1].isupper() and w.lower().rstrip("'’s") not in qnames and w.lower() not in STOP_WORDS
+        for w in seen
+    )
 
 
 CHOICE_LEAD = 1.5  # how far one option's support must lead the other's
