@@ -494,3 +494,10 @@ def test_a_names_question_takes_from_other_memories_only_names() -> None:
     assert got.found
     assert "balcony" not in got.short
     assert "Miso" in got.short and "Tofu" in got.short
+
+
+def test_what_is_done_for_an_end_is_the_act_named_as_its_way() -> None:
+    said = "Back to swimming in the mornings - honestly the best way to unwind after work."
+    got = answer("What does Ines do to unwind?", [turn("Ines", said, "2024-02-01T09:00:00Z")])
+    assert got.found
+    assert got.short == "swimming"

@@ -91,6 +91,11 @@ def _window(text: str, q: Question) -> str:
         pick = _favourite(text, qset, qnames)
         if pick:
             return pick
+    purpose_of = _TO_DO_Q.search(q.text)
+    if purpose_of:
+        way = _way_to(text, stem(purpose_of.group(1)))
+        if way:
+            return way
     means = _MEANS.search(text) if _MEANS_Q.search(q.text) else None
     if means:
         # What follows the cue is the meaning itself, verbs and all ("love, faith and strength").
@@ -291,6 +296,25 @@ def _favourite(text: str, qset: set[str], qnames: set[str]) -> str:
         rest = re.split(r"[;!?,]|\.(?:\s|$)|\s[–—-]+\s", text[m.end() :])[0].split()
         rest = rest[1:] if rest and rest[0].lower() in ("when", "that", "definitely") else rest
         return " ".join(rest[:10])
+    return ""
+
+
+# "What does she do to relax?", "how does he unwind": what is done for an end.
+_TO_DO_Q = re.compile(r"(?i)\b(?:do|does|did)\b.*\bdo\s+to\s+([a-z][\w-]+)")
+_WAY_TO = re.compile(
+    r"(?i)\b(?:a|an|my|the|one|best)\s+(?:[\w-]+\s+){0,2}?(?:way|ways|thing)\s+to\s+([a-z][\w-]+)"
+)
+
+
+def _way_to(text: str, goal: str) -> str:
+    """The act a sentence names as its way to the goal: "Been running longer - a great way to
+    destress" -> "running"."""
+    for m in _WAY_TO.finditer(text):
+        if stem(m.group(1)) != goal:
+            continue
+        acts = [w for w in words(text[: m.start()]) if w.lower().endswith("ing") and len(w) > 4]
+        if acts:
+            return acts[0].lower()
     return ""
 
 
