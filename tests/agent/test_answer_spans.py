@@ -501,3 +501,39 @@ def test_what_is_done_for_an_end_is_the_act_named_as_its_way() -> None:
     got = answer("What does Ines do to unwind?", [turn("Ines", said, "2024-02-01T09:00:00Z")])
     assert got.found
     assert got.short == "swimming"
+
+
+def test_a_session_memory_says_its_turns_as_the_people_who_said_them() -> None:
+    session = Memory(
+        MemoryType.EPISODIC,
+        {
+            "occurred_at": "2025-03-04T18:00:00Z",
+            "actor": "Lena, Sam",
+            "event_type": "conversation-session",
+            "summary": "Conversation on 4 March 2025 between Lena and Sam about cycling, river, unwind",
+            "details": "Lena: Cycling along the river is the best way to unwind after work.\n"
+            "Sam: I've been playing the cello for eight years now.",
+        },
+        id="epi_" + "S".rjust(26, "0"),
+        tags=["session", "linked"],
+        sources=[Source("conversation", "D1:1", "2025-03-04T18:00:00Z")],
+    )
+    got = answer("What does Lena do to unwind?", [session])
+    assert got.found
+    assert got.short == "cycling"  # not "Sam about cycling", and not the whole line as a field
+    assert got.spans[0].speaker == "Lena"
+    # the date is what the session's head is for
+    assert answer("When did Lena and Sam talk about cycling?", [session]).short == "4 March 2025"
+
+
+def test_what_a_thing_stands_for_may_be_said_in_the_speakers_next_turn() -> None:
+    memo = turn(
+        "Lena",
+        "I finally framed the old map of Lisbon my grandfather drew.",
+        "2025-03-03T09:10:00Z",
+        details="Sam: That's lovely.\nLena: It stands for patience and curiosity - he walked "
+        "every street he drew.",
+    )
+    got = answer("What does Lena's grandfather's map of Lisbon stand for?", [memo])
+    assert got.found
+    assert got.short == "patience and curiosity"

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from mirix_app.agent.answer.lexicon import (
+    _MEANS,
+    _MEANS_Q,
     _SENDER_KEYS,
     _SENDER_Q,
     _matches,
@@ -260,13 +262,24 @@ _PLAIN_VERBS = frozenset("do doing have get got go be say think like want use ma
 
 
 def _verb_sibling(u: Unit, units: list[Unit], q: Question) -> Unit | None:
-    """The sentence of the same turn that holds the verb the question asks about, when the chosen
-    one sets the scene without it: "I ran a charity race." -> "I realized self-care matters"."""
-    m = _ASKED_VERB.match(q.text)
-    if m is None or m.group(1).lower() in _PLAIN_VERBS or m.group(1).lower() in STOP_WORDS:
-        return None
-    verb = stem(m.group(1))
-    if _matches(verb, set(content_stems(u.text, STOP_WORDS))):
+    """The sentence of the same turn (or the speaker's next) that holds what the question asks
+    about, when the chosen one sets the scene without it: "I ran a charity race." -> "I realized
+    self-care matters"; "I framed my grandfather's map." -> "It stands for patience"."""
+    if _MEANS_Q.search(q.text):
+
+        def holds(x: Unit) -> bool:
+            return bool(_MEANS.search(x.text))
+
+    else:
+        m = _ASKED_VERB.match(q.text)
+        if m is None or m.group(1).lower() in _PLAIN_VERBS or m.group(1).lower() in STOP_WORDS:
+            return None
+        verb = stem(m.group(1))
+
+        def holds(x: Unit) -> bool:
+            return _matches(verb, set(content_stems(x.text, STOP_WORDS)))
+
+    if holds(u):
         return None
     near = [
         x
@@ -276,7 +289,7 @@ def _verb_sibling(u: Unit, units: list[Unit], q: Question) -> Unit | None:
         and x.speaker == u.speaker
         and _follows(u, x)
         and not _asks(x)
-        and _matches(verb, set(content_stems(x.text, STOP_WORDS)))
+        and holds(x)
     ]
     return min(near, key=lambda x: abs(x.seq - u.seq), default=None)
 

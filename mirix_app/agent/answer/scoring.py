@@ -44,7 +44,8 @@ THROUGH = 0.8  # how much of the topic before a question the question passes on
 NOVEL = 0.08  # a unit that adds words of its own to the question's
 
 
-DATED = 0.15  # a dated question ("on 3 June 2023") prefers memories of those days
+DATED = 0.15
+SESSION_HEAD = 0.6  # a dated question ("on 3 June 2023") prefers memories of those days
 
 
 def score_units(
@@ -168,6 +169,10 @@ def score_units(
             u.score *= 0.55
         if u.kind == "context":
             u.score *= 0.85
+        if u.kind == "sentence" and "session" in u.memory.tags and q.kind not in _TIME_KINDS:
+            # "Conversation on 4 March between Lena and Sam about cycling, river, ...": a list of
+            # topics says when, never what.
+            u.score *= SESSION_HEAD
     return sorted(units, key=lambda u: (-u.score, u.rank))
 
 

@@ -144,10 +144,17 @@ def units_of(m: Memory, rank: int) -> list[Unit]:
     steps = [mm.group(2).strip() for mm, _ in numbered if mm]
     if len(steps) >= 2:
         add(head or "steps", "steps", steps=steps)
+    # A session's lines are its turns ("Lena: Cycling is the best way to unwind"): what a person
+    # said, not a field named after them.
+    people = {p.strip() for p in str(f.get("actor") or "").split(",") if p.strip()}
     for i, ln in enumerate(lines[:400]):
         fm = _FIELD.match(ln)
         seq = 100 + 10 * i
-        if fm:
+        turn = _SPEAKER.match(ln)
+        if turn and turn.group(1) in people:
+            for j, s in enumerate(_sentences(ln[turn.end() :])):
+                add(s, "context", speaker=turn.group(1), seq=100 * (i + 1) + min(j, 99))
+        elif fm:
             add(ln, "field", key=fm.group(1).strip(), value=fm.group(2).strip(), seq=seq)
         elif len(ln) > 160:
             for j, s in enumerate(_sentences(ln)):
