@@ -169,7 +169,11 @@ def score_units(
             u.score *= 0.55
         if u.kind == "context":
             u.score *= 0.85
-        if u.kind == "sentence" and "session" in u.memory.tags and q.kind not in _TIME_KINDS:
+        if (
+            u.kind == "sentence"
+            and u.memory.fields.get("event_type") == "conversation-session"
+            and q.kind not in _TIME_KINDS
+        ):
             # "Conversation on 4 March between Lena and Sam about cycling, river, ...": a list of
             # topics says when, never what.
             u.score *= SESSION_HEAD
