@@ -537,3 +537,19 @@ def test_what_a_thing_stands_for_may_be_said_in_the_speakers_next_turn() -> None
     got = answer("What does Lena's grandfather's map of Lisbon stand for?", [memo])
     assert got.found
     assert got.short == "patience and curiosity"
+
+
+def test_a_screen_line_keeps_the_name_it_holds_for_who() -> None:
+    line = Memory(
+        MemoryType.EPISODIC,
+        {
+            "occurred_at": "2026-12-01T10:00:00Z",
+            "event_type": "activity",
+            "summary": "Worked in Terminal (git log)",
+            "details": "4e1b9c7 Lena Fischer 2 hours ago Fix off-by-one in the alert threshold",
+        },
+        id="epi_" + "G".rjust(26, "0"),
+        sources=[Source("capture", "cap_1", "2026-12-01T10:00:00Z")],
+    )
+    got = answer("Who fixed the off-by-one bug in the alert threshold?", [line])
+    assert "Lena Fischer" in got.short

@@ -264,9 +264,10 @@ def span_for(part: Part, u: Unit, q: Question) -> str:
         ]
         people = [re.sub(r"['’]s$", "", n) for n in people]
         anchors = _anchors(t, q)
-        if len(people) > 1 and anchors and not q.listy:
-            # "a fan of classical like Bach, and of modern music like Ed Sheeran": the name
-            # nearest what the question names.
+        if len(people) > 1 and anchors and not q.listy and u.speaker:
+            # "a fan of classical like Bach, and of modern music like Ed Sheeran": in what a
+            # person says, the name nearest what the question names. (A screen's line, such as
+            # "4e1b9c7 Lena Fischer 2 hours ago Fix off-by-one", keeps all its names.)
             return _nearest([(t.find(n), n) for n in people], anchors) or people[0]
         if people:
             return ", ".join(people[:3])
