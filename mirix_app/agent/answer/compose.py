@@ -245,8 +245,9 @@ def answer(
                         u, text = alt, alt_text
                         break
             sib = _verb_sibling(u, units, q) if part.kind in ("what", "field") else None
-            if sib is not None and says(span_for(part, sib, q)):
-                u, text = sib, span_for(part, sib, q)
+            sib_text = span_for(part, sib, q) if sib is not None else ""
+            if sib is not None and says(sib_text):
+                u, text = sib, sib_text
             ans.spans.append(_span(u, text))
     return ans
 

@@ -80,7 +80,8 @@ def _window(text: str, q: Question) -> str:
     question about a book, a song or a name."""
     qset = set(q.stems)
     qnames = {n.lower().rstrip("'’s") for n in q.names}
-    focus = _focus(q.text)
+    fphrase = _focus_phrase(q.text)
+    focus = fphrase[-1] if fphrase else ""
     qwords = {w.lower() for w in words(q.text)}
     if focus in _TITLE_HEADS or qwords & {"name", "named", "called", "title"}:
         quoted = [_title(m, text, qnames) for m in _QUOTED.finditer(text)]
@@ -99,10 +100,8 @@ def _window(text: str, q: Question) -> str:
     means = _MEANS.search(text) if _MEANS_Q.search(q.text) else None
     if means:
         # What follows the cue is the meaning itself, verbs and all ("love, faith and strength").
-        rest = re.split(
-            r"[;!?]|\.(?:\s|$)|\s[–—-]+\s|,\s+(?:but|so|and then|which)\b", text[means.end() :]
-        )
-        said = " ".join(rest[0].split()[:12]).strip(" ,")
+        rest = _first_clause(text[means.end() :], r",\s+(?:but|so|and then|which)\b")
+        said = " ".join(rest.split()[:12]).strip(" ,")
         if said and not weak(said.split(), q):
             return said
     if (
@@ -132,7 +131,7 @@ def _window(text: str, q: Question) -> str:
         if len(toks) - i >= 3:
             return " ".join(toks[i : i + 14])
     fstem = stem(focus) if focus else ""
-    phrase = {stem(w) for w in _focus_phrase(q.text)}
+    phrase = {stem(w) for w in fphrase}
     best: tuple[float, str] | None = None
     for ci, clause in enumerate(_clauses(text)):
         toks = words(clause)
@@ -261,10 +260,7 @@ def _feeling(text: str, qset: set[str], qnames: set[str]) -> str:
     awe of the universe"), or its words of feeling ("inspiring and emotional")."""
     m = _FELT.search(text)
     if m:
-        rest = re.split(
-            r"[;:!?,]|\.(?:\s|$)|\s[–—-]+\s|\s(?:because|when|since|so)\s", text[m.end() :]
-        )
-        said = rest[0].split()[:10]
+        said = _first_clause(text[m.end() :], r"[:,]|\s(?:because|when|since|so)\s").split()[:10]
         if said and not all(_is_q(w, qset, qnames) for w in said):
             return " ".join(said)
     found = [w for w in words(text) if w.lower() in _FEELINGS and not _is_q(w, qset, qnames)]
@@ -293,7 +289,7 @@ def _favourite(text: str, qset: set[str], qnames: set[str]) -> str:
             return " ".join(toks[-2:]) if len(toks) > 1 and toks[-2][:1].isupper() else toks[-1]
     m = _MY_TOP_IS.search(text)
     if m:
-        rest = re.split(r"[;!?,]|\.(?:\s|$)|\s[–—-]+\s", text[m.end() :])[0].split()
+        rest = _first_clause(text[m.end() :], ",").split()
         rest = rest[1:] if rest and rest[0].lower() in ("when", "that", "definitely") else rest
         return " ".join(rest[:10])
     return ""
@@ -473,7 +469,11 @@ def _tidy(toks: list[str]) -> list[str]:
     return out
 
 
+def _first_clause(text: str, also: str = "") -> str:
+    """`text` up to the end of its first clause (a stop, ?, !, ; or a dash), or up to `also`."""
+    ends = r"[;!?]|\.(?:\s|$)|\s[–—-]+\s" + (f"|{also}" if also else "")
+    return re.split(ends, text)[0]
+
+
 def _cut(text: str) -> str:
-    return " ".join(
-        _tidy(words(re.split(r"[;!?]|\.(?:\s|$)|\s[–—-]+\s", text)[0])) or words(text)[:12]
-    )
+    return " ".join(_tidy(words(_first_clause(text))) or words(text)[:12])

@@ -44,8 +44,8 @@ THROUGH = 0.8  # how much of the topic before a question the question passes on
 NOVEL = 0.08  # a unit that adds words of its own to the question's
 
 
-DATED = 0.15
-SESSION_HEAD = 0.6  # a dated question ("on 3 June 2023") prefers memories of those days
+DATED = 0.15  # a dated question ("on 3 June 2023") prefers memories of those days
+SESSION_HEAD = 0.6  # a conversation session's topic list, for a question that is not "when"
 
 
 def score_units(
@@ -67,11 +67,12 @@ def score_units(
             if re.search(typed, u.text):
                 st.add(key)
     means = _MEANS_Q.search(q.text)
+    # "What does her tattoo symbolize?" is answered by "it stands for freedom".
+    meaning = {id(u) for u in units if _MEANS.search(u.text)} if means else set()
     if means:
-        # "What does her tattoo symbolize?" is answered by "it stands for freedom".
         said = [s for s in content_stems(means.group(0), STOP_WORDS) if s in q.stems]
         for u, st in zip(units, stems_of, strict=True):
-            if said and _MEANS.search(u.text):
+            if said and id(u) in meaning:
                 st.update(said)
     fav = _FAVOURITE_Q.search(q.text)
     if fav:
@@ -147,7 +148,7 @@ def score_units(
             incoming[id(b)] = max(own, passed)
             asked[id(b)] = _asks(a) or (through and asked.get(id(a), False))
     for u in units:
-        cue = 1.0 if _has_cue(q.kind, u, head, q) or (means and _MEANS.search(u.text)) else 0.0
+        cue = 1.0 if _has_cue(q.kind, u, head, q) or id(u) in meaning else 0.0
         novel = novelty[id(u)]
         prev = before.get(id(u))
         carried = 0.0
